@@ -1,0 +1,103 @@
+package manifest
+
+import (
+	"slices"
+	"strconv"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Position is a place in a file. Line and Column are 1-based.
+type Position struct {
+	Line, Column int
+}
+
+// Locate returns the position of the deepest element of path (an object path of string
+// keys and int indexes, as rules report it) that exists in the object's source text. A
+// path through an alias stops at the alias, the place in this object's text that holds
+// the value.
+func (o *Object) Locate(path []any) Position {
+	if o.src == nil {
+		return Position{Line: o.Line, Column: o.Column}
+	}
+	doc := o.src.document()
+	if doc == nil {
+		return Position{Line: o.Line, Column: o.Column}
+	}
+	root := doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	n, _ := walk(root, append(clone(o.root), path...))
+	return Position{Line: o.src.firstLine + n.Line - 1, Column: n.Column}
+}
+
+// walk follows path from n and returns the deepest node reached and how many elements
+// of path it followed. For a mapping key the node is the key, so a finding points at the
+// field's name.
+func walk(n *yaml.Node, path []any) (*yaml.Node, int) {
+	cur := n
+	at := n
+	for i, p := range path {
+		if cur.Kind == yaml.AliasNode {
+			return at, i
+		}
+		switch cur.Kind {
+		case yaml.MappingNode:
+			key, ok := keyString(p)
+			if !ok {
+				return at, i
+			}
+			k, v := lookup(cur, key)
+			if k == nil {
+				return at, i
+			}
+			at, cur = k, v
+		case yaml.SequenceNode:
+			idx, ok := p.(int)
+			if !ok || idx < 0 || idx >= len(cur.Content) {
+				return at, i
+			}
+			at, cur = cur.Content[idx], cur.Content[idx]
+		default:
+			return at, i
+		}
+	}
+	return at, len(path)
+}
+
+func keyString(p any) (string, bool) {
+	switch k := p.(type) {
+	case string:
+		return k, true
+	case int:
+		return strconv.Itoa(k), true
+	}
+	return "", false
+}
+
+// lookup finds key in a mapping node, comparing decoded keys (so `"on"` and `on` differ
+// as they do for kubectl). Duplicate keys are refused when reading, so the first match
+// is the only one.
+func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	var d decoder
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		kn := m.Content[i]
+		if isMerge(kn) {
+			continue
+		}
+		if k, err := d.key(kn, 0); err == nil && k == key {
+			return kn, m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

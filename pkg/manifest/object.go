@@ -1,0 +1,247 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Object is one Kubernetes object (or one ARM template resource) read from a file.
+type Object struct {
+	// File is the path shown to the user, as given on the command line or found in a walk.
+	File string
+	// Line and Column locate the object's first field in File (1-based).
+	Line, Column int
+	// Value is the object as kubectl would send it: map[string]any, []any, string, bool,
+	// nil and json.Number.
+	Value map[string]any
+	// ARM marks a resource of an Azure ARM template: Value["kind"] is its resource type.
+	ARM bool
+
+	src  *source
+	root []any // path from the document root to this object (List items, ARM resources)
+}
+
+// APIVersion, Kind, Name and Namespace read the object's identity; empty when absent.
+func (o *Object) APIVersion() string { return str(o.Value["apiVersion"]) }
+
+// Kind returns the object's kind (an ARM resource's type).
+func (o *Object) Kind() string { return str(o.Value["kind"]) }
+
+// Name returns metadata.name (an ARM resource's name).
+func (o *Object) Name() string {
+	if o.ARM {
+		return str(o.Value["name"])
+	}
+	return str(metadata(o.Value)["name"])
+}
+
+// Namespace returns metadata.namespace as written; "" when the object names none.
+func (o *Object) Namespace() string {
+	if o.ARM {
+		return ""
+	}
+	return str(metadata(o.Value)["namespace"])
+}
+
+// Annotations returns metadata.annotations with string values.
+func (o *Object) Annotations() map[string]string {
+	raw, _ := metadata(o.Value)["annotations"].(map[string]any)
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+func metadata(v map[string]any) map[string]any {
+	m, _ := v["metadata"].(map[string]any)
+	return m
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// source is the text one or more objects were decoded from. Its nodes are parsed again
+// only when a finding needs a position, so a large input does not keep every node tree
+// alive.
+type source struct {
+	data      []byte
+	firstLine int // line of data[0] in the file
+	docIndex  int // which YAML document of data
+
+	once sync.Once
+	node *yaml.Node
+}
+
+func (s *source) document() *yaml.Node {
+	s.once.Do(func() {
+		dec := yaml.NewDecoder(bytes.NewReader(s.data))
+		for i := 0; ; i++ {
+			var n yaml.Node
+			if err := dec.Decode(&n); err != nil {
+				return
+			}
+			if i == s.docIndex {
+				s.node = &n
+				return
+			}
+		}
+	})
+	return s.node
+}
+
+// fileResult is what reading one file gives.
+type fileResult struct {
+	objects []*Object
+	ignored int
+	errs    []*Error
+}
+
+// parseFile decodes every document of a file. name is the path shown to the user.
+func parseFile(name string, data []byte) fileResult {
+	var res fileResult
+	data, err := checkText(data)
+	if err != nil {
+		res.errs = append(res.errs, &Error{File: name, Err: err})
+		return res
+	}
+	for _, c := range splitDocuments(data) {
+		if blank(c.data) {
+			continue
+		}
+		parseChunk(name, c, &res)
+	}
+	return res
+}
+
+func parseChunk(name string, c chunk, res *fileResult) {
+	dec := yaml.NewDecoder(bytes.NewReader(c.data))
+	for i := 0; ; i++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			res.errs = append(res.errs, syntaxError(name, c.firstLine, err))
+			return
+		}
+		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
+		var d decoder
+		v, err := d.decode(&n, 0)
+		if err != nil {
+			var de *decodeError
+			if errors.As(err, &de) {
+				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine + de.line - 1, Err: errors.New(de.msg)})
+			} else {
+				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine, Err: err})
+			}
+			continue
+		}
+		collect(name, src, &n, v, res)
+	}
+}
+
+// collect classifies a decoded document: a Kubernetes object, a List of them, an ARM
+// template, or something else (a kustomization, a Helm values file), which is counted and
+// ignored.
+func collect(name string, src *source, doc *yaml.Node, v any, res *fileResult) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v != nil {
+			res.ignored++
+		}
+		return
+	}
+	root := doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	switch {
+	case isObject(m) && isList(m):
+		items, _ := m["items"].([]any)
+		for i, it := range items {
+			im, ok := it.(map[string]any)
+			if !ok || !isObject(im) {
+				res.ignored++
+				continue
+			}
+			path := []any{"items", i}
+			line, col := position(src, root, path)
+			res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: im, src: src, root: path})
+		}
+	case isObject(m):
+		res.objects = append(res.objects, &Object{File: name, Line: src.firstLine + root.Line - 1, Column: root.Column, Value: m, src: src})
+	default:
+		before := len(res.objects)
+		armResources(m, nil, func(path []any, r map[string]any) {
+			line, col := position(src, root, path)
+			res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: r, ARM: true, src: src, root: path})
+		})
+		if len(res.objects) == before {
+			res.ignored++
+		}
+	}
+}
+
+func isObject(m map[string]any) bool {
+	av, _ := m["apiVersion"].(string)
+	k, _ := m["kind"].(string)
+	return av != "" && k != ""
+}
+
+// isList reports whether m is a v1 List or any *List kind holding items, whose items
+// kubectl applies one by one.
+func isList(m map[string]any) bool {
+	k, _ := m["kind"].(string)
+	_, items := m["items"].([]any)
+	return strings.HasSuffix(k, "List") && items
+}
+
+func position(src *source, root *yaml.Node, path []any) (int, int) {
+	n, _ := walk(root, path)
+	return src.firstLine + n.Line - 1, n.Column
+}
+
+// yamlLine matches the "line N" yaml.v3 puts in its error messages.
+var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+func syntaxError(name string, firstLine int, err error) *Error {
+	msg := err.Error()
+	line := firstLine
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			n, _ := strconv.Atoi(m[1])
+			line = firstLine + n - 1
+		}
+		msg = msg[len(m[0]):]
+	}
+	return &Error{File: name, Line: line, Err: fmt.Errorf("YAML syntax error: %s", msg)}
+}
+
+// checkText refuses input that is not UTF-8 text and drops a UTF-8 byte order mark.
+func checkText(data []byte) ([]byte, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		data = data[3:]
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return nil, fmt.Errorf("%w: the file is UTF-16 (or UTF-32) encoded; save it as UTF-8", ErrNotText)
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line := 1 + bytes.Count(data[:i], []byte{'\n'})
+		return nil, fmt.Errorf("%w: NUL byte at line %d (a binary file?)", ErrNotText, line)
+	}
+	return data, nil
+}

@@ -1,0 +1,214 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// DefaultMaxFileSize is the largest file ward reads unless told otherwise.
+const DefaultMaxFileSize = 10 << 20
+
+// StdinName is the path that means standard input, and the name findings in it carry.
+const StdinName = "-"
+
+// Options tune reading.
+type Options struct {
+	// MaxFileSize bounds each file and standard input; 0 means DefaultMaxFileSize.
+	MaxFileSize int64
+	// Stdin is read for the path "-"; nil means os.Stdin.
+	Stdin io.Reader
+}
+
+// Set is everything read from a list of paths, in input order: paths in the order given,
+// files within a directory in lexical order, documents in file order.
+type Set struct {
+	Files   int
+	Objects []*Object
+	// Ignored counts documents that are not Kubernetes objects (a kustomization, a Helm
+	// values file, a bare list): read, counted, never an error.
+	Ignored int
+	Errors  []*Error
+}
+
+// Read reads paths: files, directories (recursively, .yaml .yml .json, hidden
+// directories skipped) and "-" for standard input. An unreadable path or a broken
+// document becomes an Error in the Set and reading goes on.
+func Read(ctx context.Context, paths []string, opts Options) *Set {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	set := &Set{}
+	files := expand(paths, set)
+	results := make([]fileResult, len(files))
+
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = readOne(files[i], opts)
+			}
+		})
+	}
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			results[i].errs = []*Error{{File: files[i], Err: ctx.Err()}}
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	set.Files = len(files)
+	for _, r := range results {
+		set.Objects = append(set.Objects, r.objects...)
+		set.Ignored += r.ignored
+		set.Errors = append(set.Errors, r.errs...)
+	}
+	return set
+}
+
+// expand turns the paths into the list of files to read, recording errors for paths that
+// cannot be walked.
+func expand(paths []string, set *Set) []string {
+	var files []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if f != StdinName {
+			key := filepath.Clean(f)
+			if seen[key] {
+				return
+			}
+			seen[key] = true
+		}
+		files = append(files, f)
+	}
+	for _, p := range paths {
+		if p == StdinName {
+			add(p)
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			set.Errors = append(set.Errors, &Error{File: p, Err: pathError(err)})
+			continue
+		}
+		switch {
+		case info.IsDir():
+			walkDir(p, set, add)
+		case info.Mode().IsRegular():
+			add(p)
+		default:
+			set.Errors = append(set.Errors, &Error{File: p, Err: fmt.Errorf("not a regular file or directory (%s)", info.Mode().Type())})
+		}
+	}
+	return files
+}
+
+func walkDir(root string, set *Set, add func(string)) {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			set.Errors = append(set.Errors, &Error{File: p, Err: pathError(err)})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !manifestExt(p) {
+			return nil
+		}
+		// Regular files, and links to regular files. Links to directories are not
+		// followed (no loops), and FIFOs and devices are skipped: reading one could block.
+		if d.Type()&fs.ModeSymlink != 0 {
+			info, err := os.Stat(p)
+			if err != nil {
+				set.Errors = append(set.Errors, &Error{File: p, Err: pathError(err)})
+				return nil
+			}
+			if !info.Mode().IsRegular() {
+				return nil
+			}
+		} else if !d.Type().IsRegular() {
+			return nil
+		}
+		add(p)
+		return nil
+	})
+	if err != nil {
+		set.Errors = append(set.Errors, &Error{File: root, Err: pathError(err)})
+	}
+}
+
+func manifestExt(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func readOne(name string, opts Options) fileResult {
+	data, err := readLimited(name, opts)
+	if err != nil {
+		return fileResult{errs: []*Error{{File: name, Err: err}}}
+	}
+	return parseFile(name, data)
+}
+
+func readLimited(name string, opts Options) ([]byte, error) {
+	var r io.Reader
+	if name == StdinName {
+		r = opts.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, pathError(err)
+		}
+		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.Size() > opts.MaxFileSize {
+			return nil, fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, info.Size(), opts.MaxFileSize)
+		}
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, opts.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", pathError(err))
+	}
+	if int64(len(data)) > opts.MaxFileSize {
+		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, opts.MaxFileSize)
+	}
+	return data, nil
+}
+
+// Parse decodes data as if read from a file called name. It is Read for one in-memory
+// file; the webhook and tests use it.
+func Parse(name string, data []byte) *Set {
+	r := parseFile(name, data)
+	return &Set{Files: 1, Objects: r.objects, Ignored: r.ignored, Errors: r.errs}
+}
