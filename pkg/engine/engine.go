@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/wardsec/ward/pkg/rules"
+	"github.com/wardsec/ward/policies"
+)
+
+// rulesPackage is the package prefix under which every rule lives.
+const rulesPackage = "ward.rules."
+
+// embeddedPrefix names the embedded library's files in errors and rule sources; it
+// cannot collide with a user's --policy directory path.
+const embeddedPrefix = "embedded:policies"
+
+// entrypoint is the single query: every violation of every enabled rule.
+const entrypoint = "data.ward.main.violations"
+
+// Options configure New.
+type Options struct {
+	// PolicyDirs are user rule directories (--policy), loaded beside the embedded library.
+	PolicyDirs []string
+	// Logger receives debug output; the zero value discards.
+	Logger logr.Logger
+}
+
+// Engine is the compiled rule set. It is safe for concurrent use.
+type Engine struct {
+	compiler *ast.Compiler
+	registry *rules.Registry
+	log      logr.Logger
+}
+
+// New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
+// does not parse or compile is an error naming its file and line.
+func New(_ context.Context, opts Options) (*Engine, error) {
+	modules, err := loadFS(policies.FS, embeddedPrefix, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range opts.PolicyDirs {
+		user, err := loadDir(dir, false)
+		if err != nil {
+			return nil, err
+		}
+		for name, m := range user {
+			modules[name] = m
+		}
+	}
+	compiler := ast.NewCompiler().
+		WithCapabilities(capabilities()).
+		WithEnablePrintStatements(false)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, fmt.Errorf("%w: %w", ErrCompile, compiler.Errors)
+	}
+	reg, err := registry(modules)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{compiler: compiler, registry: reg, log: opts.Logger}, nil
+}
+
+// Rules returns the registry of every loaded rule.
+func (e *Engine) Rules() *rules.Registry { return e.registry }
+
+// capabilities are this OPA's built-ins less those that reach the network or the
+// machine: a rule runs inside an admission webhook and must not call out of it.
+func capabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	denied := map[string]bool{
+		"http.send": true, "net.lookup_ip_addr": true, "opa.runtime": true,
+		"trace": true,
+	}
+	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool { return denied[b.Name] })
+	return caps
+}
+
+// registry reads each rule package's METADATA into a rules.Registry.
+func registry(modules map[string]*ast.Module) (*rules.Registry, error) {
+	var list []*rules.Rule
+	var errs []error
+	seen := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(modules)) {
+		m := modules[name]
+		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+		if !strings.HasPrefix(pkg, rulesPackage) || seen[pkg] {
+			continue
+		}
+		short := strings.TrimPrefix(pkg, rulesPackage)
+		if strings.Contains(short, ".") {
+			continue // a helper package below a rule
+		}
+		rule, err := ruleFromModule(name, m, short)
+		if err != nil {
+			if errors.Is(err, ErrNoRuleMetadata) {
+				// Another file of the same package may carry the METADATA.
+				continue
+			}
+			errs = append(errs, err)
+			continue
+		}
+		seen[pkg] = true
+		list = append(list, rule)
+	}
+	for _, name := range slices.Sorted(maps.Keys(modules)) {
+		pkg := strings.TrimPrefix(modules[name].Package.Path.String(), "data.")
+		short := strings.TrimPrefix(pkg, rulesPackage)
+		if strings.HasPrefix(pkg, rulesPackage) && !strings.Contains(short, ".") && !seen[pkg] {
+			errs = append(errs, fmt.Errorf("%s: package %s: %w", name, pkg, ErrNoRuleMetadata))
+			seen[pkg] = true
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return rules.NewRegistry(list)
+}
+
+func ruleFromModule(file string, m *ast.Module, pkg string) (*rules.Rule, error) {
+	var a *ast.Annotations
+	for _, ann := range m.Annotations {
+		if ann.Scope == "package" {
+			a = ann
+			break
+		}
+	}
+	if a == nil || a.Custom["id"] == nil {
+		return nil, fmt.Errorf("%s: %w", file, ErrNoRuleMetadata)
+	}
+	c := a.Custom
+	rule := &rules.Rule{
+		ID:          customString(c, "id"),
+		Title:       a.Title,
+		Description: strings.TrimSpace(a.Description),
+		Severity:    rules.Severity(customString(c, "severity")),
+		Remediation: strings.TrimSpace(customString(c, "remediation")),
+		Why:         strings.TrimSpace(customString(c, "why")),
+		Exemption:   strings.TrimSpace(customString(c, "exemption")),
+		Enforcement: rules.Enforcement(customString(c, "enforcement")),
+		Package:     pkg,
+		Source:      file,
+		Builtin:     strings.HasPrefix(file, embeddedPrefix+"/"),
+	}
+	if rule.Enforcement == "" {
+		rule.Enforcement = rules.EnforcementDeny
+	}
+	if p, ok := c["parameters"].(map[string]any); ok {
+		rule.Parameters = p
+	}
+	rule.GoodExample = readExample(file, "good.yaml")
+	rule.BadExample = readExample(file, "bad.yaml")
+	return rule, nil
+}
+
+func customString(c map[string]any, key string) string {
+	s, _ := c[key].(string)
+	return s
+}
+
+// readExample reads examples/<name> beside a rule's Rego file: from the embedded
+// library for built-in rules, from disk for --policy rules.
+func readExample(regoFile, name string) string {
+	var b []byte
+	var err error
+	if rest, ok := strings.CutPrefix(regoFile, embeddedPrefix+"/"); ok {
+		b, err = fs.ReadFile(policies.FS, path.Join(path.Dir(rest), "examples", name))
+	} else {
+		b, err = os.ReadFile(filepath.Join(filepath.Dir(filepath.FromSlash(regoFile)), "examples", name))
+	}
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

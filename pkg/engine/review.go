@@ -1,0 +1,98 @@
+package engine
+
+import "strings"
+
+// GroupVersionKind names an object's type as an AdmissionRequest does.
+type GroupVersionKind struct {
+	Group   string `json:"group"`
+	Version string `json:"version"`
+	Kind    string `json:"kind"`
+}
+
+// Review is input.review: what is being admitted (or, offline, linted).
+type Review struct {
+	Object    map[string]any
+	OldObject map[string]any
+	// Operation is CREATE, UPDATE or DELETE; offline always CREATE.
+	Operation string
+	Kind      GroupVersionKind
+	// Namespace is resolved: metadata.namespace, the default namespace for objects that
+	// name none, "" for cluster-scoped objects.
+	Namespace string
+	Name      string
+	UserInfo  map[string]any
+}
+
+// Operations of a review.
+const (
+	OperationCreate = "CREATE"
+	OperationUpdate = "UPDATE"
+	OperationDelete = "DELETE"
+)
+
+// subject is the object the review is about: the new object, or the old one on DELETE.
+func (r *Review) subject() map[string]any {
+	if r.Object != nil {
+		return r.Object
+	}
+	return r.OldObject
+}
+
+// ParseAPIVersion splits an apiVersion into group and version ("v1" is the core group).
+func ParseAPIVersion(apiVersion string) (group, version string) {
+	if g, v, ok := strings.Cut(apiVersion, "/"); ok {
+		return g, v
+	}
+	return "", apiVersion
+}
+
+// clusterScoped are the built-in (and common add-on) kinds that live outside any
+// namespace. Offline there is no discovery to ask, so this list decides where an object
+// that names no namespace belongs.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "CustomResourceDefinition": true, "StorageClass": true,
+	"PriorityClass": true, "ValidatingWebhookConfiguration": true,
+	"MutatingWebhookConfiguration": true, "ValidatingAdmissionPolicy": true,
+	"ValidatingAdmissionPolicyBinding": true, "MutatingAdmissionPolicy": true,
+	"MutatingAdmissionPolicyBinding": true, "APIService": true, "CSIDriver": true,
+	"CSINode": true, "RuntimeClass": true, "IngressClass": true, "PodSecurityPolicy": true,
+	"VolumeAttachment": true, "CertificateSigningRequest": true, "FlowSchema": true,
+	"PriorityLevelConfiguration": true, "ComponentStatus": true, "ClusterIssuer": true,
+	"ClusterTrustBundle": true, "DeviceClass": true, "IPAddress": true, "ServiceCIDR": true,
+	"VolumeAttributesClass": true, "ClusterPolicy": true, "GatewayClass": true,
+}
+
+// IsClusterScoped reports whether objects of kind live outside namespaces.
+func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
+
+// NewReview is the offline review of one object: operation CREATE, namespace resolved
+// with defaultNamespace for objects that name none. ARM resources (arm true) have no
+// namespace.
+func NewReview(obj map[string]any, defaultNamespace string, arm bool) Review {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	group, version := ParseAPIVersion(apiVersion)
+	if arm {
+		group, version = "", apiVersion
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns := ""
+	switch {
+	case arm:
+		name, _ = obj["name"].(string)
+	case !IsClusterScoped(kind):
+		ns, _ = meta["namespace"].(string)
+		if ns == "" {
+			ns = defaultNamespace
+		}
+	}
+	return Review{
+		Object:    obj,
+		Operation: OperationCreate,
+		Kind:      GroupVersionKind{Group: group, Version: version, Kind: kind},
+		Namespace: ns,
+		Name:      name,
+	}
+}

@@ -1,0 +1,116 @@
+// Package lint is ward's offline pipeline: read manifests, build the inventory, evaluate
+// every object with the engine, and place each finding at its file, line and column.
+package lint
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wardsec/ward/pkg/config"
+	"github.com/wardsec/ward/pkg/engine"
+	"github.com/wardsec/ward/pkg/manifest"
+	"github.com/wardsec/ward/pkg/report"
+)
+
+// DefaultNamespace is the namespace of objects that name none, as kubectl assumes.
+const DefaultNamespace = "default"
+
+// Options say what to lint and how.
+type Options struct {
+	// Paths are linted: files, directories, "-" for stdin.
+	Paths []string
+	// InventoryPaths are read only as context for cross-object rules (default-deny),
+	// never reported: a pre-commit hook lints changed files against the whole repository.
+	InventoryPaths []string
+	// Namespace is given to objects that name none; "" means DefaultNamespace.
+	Namespace string
+	// Settings are the resolved config and flags.
+	Settings *config.Settings
+	// Manifest tunes reading.
+	Manifest manifest.Options
+}
+
+// Run lints and returns the result, sorted. An error is returned only when the run
+// itself cannot proceed; unreadable inputs and failing rules are in Result.Errors.
+func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result, error) {
+	ns := opts.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	set := manifest.Read(ctx, opts.Paths, opts.Manifest)
+	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(set.Objects)}}
+	for _, e := range set.Errors {
+		res.Errors = append(res.Errors, inputError(e))
+	}
+
+	reviews := make([]engine.Review, len(set.Objects))
+	items := make([]engine.InventoryItem, 0, len(set.Objects))
+	for i, o := range set.Objects {
+		reviews[i] = engine.NewReview(o.Value, ns, o.ARM)
+		items = append(items, inventoryItem(reviews[i], o))
+	}
+	if len(opts.InventoryPaths) > 0 {
+		ctxSet := manifest.Read(ctx, opts.InventoryPaths, opts.Manifest)
+		for _, e := range ctxSet.Errors {
+			res.Errors = append(res.Errors, inputError(e))
+		}
+		// Inventory objects first, so that the linted objects' own versions win.
+		ctxItems := make([]engine.InventoryItem, 0, len(ctxSet.Objects))
+		for _, o := range ctxSet.Objects {
+			ctxItems = append(ctxItems, inventoryItem(engine.NewReview(o.Value, ns, o.ARM), o))
+		}
+		items = append(ctxItems, items...)
+	}
+	inv, err := engine.NewInventory(items)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := eng.Prepare(ctx, inv, opts.Settings.Engine())
+	if err != nil {
+		return nil, err
+	}
+	outcomes := ev.EvaluateAll(ctx, reviews)
+	for i, out := range outcomes {
+		o := set.Objects[i]
+		for _, v := range out.Violations {
+			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i], v))
+		}
+		for _, v := range out.Exempted {
+			f := finding(opts.Settings, o, reviews[i], v)
+			f.Reason = v.Reason
+			res.Exempted = append(res.Exempted, f)
+		}
+		for _, e := range out.Errors {
+			res.Errors = append(res.Errors, report.InputError{File: o.File, Line: o.Line, Message: e.Error()})
+		}
+	}
+	res.Sort()
+	return res, nil
+}
+
+func inventoryItem(r engine.Review, o *manifest.Object) engine.InventoryItem {
+	name := r.Name
+	if name == "" {
+		// Objects with generateName only still count (a Job created by a script).
+		name = fmt.Sprintf("%s:%d", o.File, o.Line)
+	}
+	return engine.InventoryItem{Namespace: r.Namespace, APIVersion: o.APIVersion(), Kind: o.Kind(), Name: name, Object: o.Value}
+}
+
+func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation) report.Finding {
+	pos := o.Locate(v.Path)
+	return report.Finding{
+		Rule:     v.RuleID,
+		Severity: string(s.Rules[v.RuleID].Severity),
+		Message:  v.Message,
+		File:     o.File,
+		Line:     pos.Line,
+		Column:   pos.Column,
+		Object:   report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: r.Namespace, Name: r.Name},
+		Path:     engine.PathString(v.Path),
+	}
+}
+
+func inputError(e *manifest.Error) report.InputError {
+	return report.InputError{File: e.File, Line: e.Line, Message: e.Err.Error()}
+}
