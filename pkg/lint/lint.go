@@ -65,13 +65,19 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	if err != nil {
 		return nil, err
 	}
-	ev, err := eng.Prepare(ctx, inv, opts.Settings.Engine())
+	es := opts.Settings.Engine()
+	ev, err := eng.Prepare(ctx, inv, es)
 	if err != nil {
 		return nil, err
 	}
 	outcomes := ev.EvaluateAll(ctx, reviews)
 	for i, out := range outcomes {
 		o := set.Objects[i]
+		check := report.Check{File: o.File, Line: o.Line, Object: objectOf(o, reviews[i])}
+		if !out.Excluded {
+			check.Rules = es.Enabled
+		}
+		res.Checks = append(res.Checks, check)
 		for _, v := range out.Violations {
 			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i], v))
 		}
@@ -106,9 +112,13 @@ func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.V
 		File:     o.File,
 		Line:     pos.Line,
 		Column:   pos.Column,
-		Object:   report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: r.Namespace, Name: r.Name},
+		Object:   objectOf(o, r),
 		Path:     engine.PathString(v.Path),
 	}
+}
+
+func objectOf(o *manifest.Object, r engine.Review) report.Object {
+	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: r.Namespace, Name: r.Name}
 }
 
 func inputError(e *manifest.Error) report.InputError {

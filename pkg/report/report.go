@@ -50,22 +50,38 @@ type Summary struct {
 	Errors   int `json:"errors"`
 }
 
+// Check is one object and the rules evaluated on it, for formats that report what
+// passed as well as what failed (JUnit: a testcase per object and rule).
+type Check struct {
+	File   string
+	Line   int
+	Object Object
+	// Rules are the IDs of the rules evaluated on the object, sorted; empty when its
+	// namespace is excluded.
+	Rules []string
+}
+
 // Result is everything a lint run reports.
 type Result struct {
 	Findings []Finding    `json:"findings"`
 	Exempted []Finding    `json:"exempted"`
 	Errors   []InputError `json:"errors"`
 	Summary  Summary      `json:"summary"`
+	// Checks lists every linted object; not part of the JSON document.
+	Checks []Check `json:"-"`
 }
 
-// Sort orders findings by file, line, column, rule and message, and errors by file and
-// line, so output is the same whatever the concurrency. It also fills in the summary
-// counts.
+// Sort orders findings by file, line, column, rule and message, errors by file and
+// line, and checks by file and line, so output is the same whatever the concurrency. It
+// also fills in the summary counts.
 func (r *Result) Sort() {
 	slices.SortStableFunc(r.Findings, compareFindings)
 	slices.SortStableFunc(r.Exempted, compareFindings)
 	slices.SortStableFunc(r.Errors, func(a, b InputError) int {
 		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Message, b.Message))
+	})
+	slices.SortStableFunc(r.Checks, func(a, b Check) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
 	if r.Findings == nil {
 		r.Findings = []Finding{}
@@ -128,6 +144,12 @@ func New(name string, opts Options) (Formatter, error) {
 		return textFormatter{opts: opts}, nil
 	case "json":
 		return jsonFormatter{}, nil
+	case "sarif":
+		return sarifFormatter{opts: opts}, nil
+	case "junit":
+		return junitFormatter{opts: opts}, nil
+	case "github":
+		return githubFormatter{opts: opts}, nil
 	}
 	return nil, fmt.Errorf("%w %q: valid formats are %s", ErrUnknownFormat, name, strings.Join(Formats(), ", "))
 }
