@@ -109,7 +109,8 @@ type fileResult struct {
 	errs    []*Error
 }
 
-// parseFile decodes every document of a file. name is the path shown to the user.
+// parseFile decodes every document of a file. name is the path shown to the user;
+// documents of Helm's output are shown in the template they came from (helmFiles).
 func parseFile(name string, data []byte) fileResult {
 	var res fileResult
 	data, err := checkText(data)
@@ -117,11 +118,14 @@ func parseFile(name string, data []byte) fileResult {
 		res.errs = append(res.errs, &Error{File: name, Err: err})
 		return res
 	}
+	var helm helmFiles
 	for _, c := range splitDocuments(data) {
 		if blank(c.data) {
 			continue
 		}
-		parseChunk(name, c, &res)
+		file, first := helm.place(name, c)
+		c.firstLine = first
+		parseChunk(file, c, &res)
 	}
 	return res
 }
