@@ -52,8 +52,8 @@ test-unit: ## Unit, Rego, fixture, golden and CLI tests only (no API server).
 
 .PHONY: test-rego
 test-rego: $(OPA) ## opa check --strict and opa test on policies/.
-	$(OPA) check --strict policies/
-	$(OPA) test policies/ -v
+	$(OPA) check --strict --ignore testdata --ignore examples policies/
+	$(OPA) test --ignore testdata --ignore examples policies/ -v
 
 .PHONY: test-e2e
 test-e2e: ## The end-to-end suite only (builds etcd + kube-apiserver once, cached in ~/.cache/ward).
@@ -76,7 +76,7 @@ bench-go: ## Go micro-benchmarks (loader, engine per object, handler) for benchs
 lint: $(GOLANGCI_LINT) $(OPA) ## golangci-lint, and opa check --strict on the rules.
 	$(GOLANGCI_LINT) config verify
 	$(GOLANGCI_LINT) run ./...
-	$(OPA) check --strict policies/
+	$(OPA) check --strict --ignore testdata --ignore examples policies/
 
 .PHONY: lint-fix
 lint-fix: $(GOLANGCI_LINT) ## golangci-lint with --fix.
