@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -174,18 +173,8 @@ func collect(name string, src *source, doc *yaml.Node, v any, res *fileResult) {
 		root = doc.Content[0]
 	}
 	switch {
-	case isObject(m) && isList(m):
-		items, _ := m["items"].([]any)
-		for i, it := range items {
-			im, ok := it.(map[string]any)
-			if !ok || !isObject(im) {
-				res.ignored++
-				continue
-			}
-			path := []any{"items", i}
-			line, col := position(src, root, path)
-			res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: im, src: src, root: path})
-		}
+	case isListDocument(m):
+		collectList(name, src, root, m, nil, res)
 	case isObject(m):
 		res.objects = append(res.objects, &Object{File: name, Line: src.firstLine + root.Line - 1, Column: root.Column, Value: m, src: src})
 	default:
@@ -204,14 +193,6 @@ func isObject(m map[string]any) bool {
 	av, _ := m["apiVersion"].(string)
 	k, _ := m["kind"].(string)
 	return av != "" && k != ""
-}
-
-// isList reports whether m is a v1 List or any *List kind holding items, whose items
-// kubectl applies one by one.
-func isList(m map[string]any) bool {
-	k, _ := m["kind"].(string)
-	_, items := m["items"].([]any)
-	return strings.HasSuffix(k, "List") && items
 }
 
 func position(src *source, root *yaml.Node, path []any) (int, int) {
