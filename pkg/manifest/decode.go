@@ -39,12 +39,19 @@ func errAt(n *yaml.Node, format string, args ...any) error {
 type decoder struct {
 	values  int
 	aliases map[*yaml.Node]bool // anchors being expanded, to refuse self-reference
+	budget  *aliasBudget        // what aliases may still add to the file; nil: no bound
+	outer   *yaml.Node          // the outermost alias being expanded, where errors point
 }
 
 func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 	d.values++
 	if d.values > maxValues {
 		return nil, errAt(n, "document expands to more than %d values (alias bomb?)", maxValues)
+	}
+	if d.budget != nil && len(d.aliases) > 0 {
+		if d.budget.left--; d.budget.left < 0 {
+			return nil, errAt(d.outer, "aliases expand the file by more than %d values (alias bomb?)", d.budget.limit)
+		}
 	}
 	if depth > maxDepth {
 		return nil, errAt(n, "document nests deeper than %d levels", maxDepth)
@@ -61,6 +68,9 @@ func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 		}
 		if d.aliases == nil {
 			d.aliases = map[*yaml.Node]bool{}
+		}
+		if len(d.aliases) == 0 {
+			d.outer = n
 		}
 		d.aliases[n.Alias] = true
 		v, err := d.decode(n.Alias, depth+1)
@@ -170,6 +180,9 @@ func (d *decoder) mergeMap(n *yaml.Node, m map[string]any, depth int) error {
 		}
 		if d.aliases == nil {
 			d.aliases = map[*yaml.Node]bool{}
+		}
+		if len(d.aliases) == 0 {
+			d.outer = n
 		}
 		d.aliases[n.Alias] = true
 		defer delete(d.aliases, n.Alias)

@@ -106,6 +106,8 @@ type fileResult struct {
 	objects []*Object
 	ignored int
 	errs    []*Error
+	// aliases bounds what aliases may add to the file's documents, all of them together.
+	aliases *aliasBudget
 }
 
 // parseFile decodes every document of a file. name is the path shown to the user;
@@ -117,6 +119,7 @@ func parseFile(name string, data []byte) fileResult {
 		res.errs = append(res.errs, &Error{File: name, Err: err})
 		return res
 	}
+	res.aliases = newAliasBudget(len(data))
 	var helm helmFiles
 	for _, c := range splitDocuments(data) {
 		if blank(c.data) {
@@ -142,7 +145,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			return
 		}
 		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
-		var d decoder
+		d := decoder{budget: res.aliases}
 		v, err := d.decode(&n, 0)
 		if err != nil {
 			var de *decodeError
