@@ -26,9 +26,21 @@ const (
 type decodeError struct {
 	line int
 	msg  string
+	// first is the chunk line of an earlier node the error refers to (a duplicate
+	// key's first occurrence); 0 when there is none.
+	first int
 }
 
-func (e *decodeError) Error() string { return e.msg }
+func (e *decodeError) Error() string { return e.message(1) }
+
+// message is the error's text, with the lines it names counted from firstLine, the
+// file line of the chunk's first line.
+func (e *decodeError) message(firstLine int) string {
+	if e.first > 0 {
+		return fmt.Sprintf("%s (first at line %d)", e.msg, firstLine+e.first-1)
+	}
+	return e.msg
+}
 
 func errAt(n *yaml.Node, format string, args ...any) error {
 	return &decodeError{line: n.Line, msg: fmt.Sprintf(format, args...)}
@@ -121,7 +133,7 @@ func (d *decoder) mapping(n *yaml.Node, m map[string]any, depth int, checkDup bo
 		}
 		if checkDup {
 			if first, ok := seen[key]; ok {
-				return errAt(kn, "duplicate key %q (first at line %d)", key, first.Line)
+				return &decodeError{line: kn.Line, msg: fmt.Sprintf("duplicate key %q", key), first: first.Line}
 			}
 			seen[key] = kn
 		}

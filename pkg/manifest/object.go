@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -133,6 +134,12 @@ func parseFile(name string, data []byte) fileResult {
 }
 
 func parseChunk(name string, c chunk, res *fileResult) {
+	if i := invalidUTF8(c.data); i >= 0 {
+		line := c.firstLine + bytes.Count(c.data[:i], []byte{'\n'})
+		col := i - bytes.LastIndexByte(c.data[:i], '\n')
+		res.errs = append(res.errs, &Error{File: name, Line: line, Err: fmt.Errorf("%w: invalid UTF-8 byte 0x%02x at column %d", ErrNotText, c.data[i], col)})
+		return
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	for i := 0; ; i++ {
 		var n yaml.Node
@@ -141,7 +148,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			return
 		}
 		if err != nil {
-			res.errs = append(res.errs, syntaxError(name, c.firstLine, err))
+			res.errs = append(res.errs, syntaxError(name, c, err))
 			return
 		}
 		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
@@ -150,7 +157,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 		if err != nil {
 			var de *decodeError
 			if errors.As(err, &de) {
-				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine + de.line - 1, Err: errors.New(de.msg)})
+				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine + de.line - 1, Err: errors.New(de.message(c.firstLine))})
 			} else {
 				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine, Err: err})
 			}
@@ -206,17 +213,74 @@ func position(src *source, root *yaml.Node, path []any) (int, int) {
 // yamlLine matches the "line N" yaml.v3 puts in its error messages.
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 
-func syntaxError(name string, firstLine int, err error) *Error {
+// parserProblems are the errors of yaml.v3's parser (as opposed to its scanner). For
+// these yaml.v3 prints the line 0-based, one less than the line it means, and no line at
+// all for the first line.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// syntaxError places a yaml.v3 error of chunk c at its line in the file. A problem at the
+// end of the input is placed on the chunk's last line.
+func syntaxError(name string, c chunk, err error) *Error {
 	msg := err.Error()
-	line := firstLine
+	line := c.firstLine
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		msg = msg[len(m[0]):]
 		if m[1] != "" {
 			n, _ := strconv.Atoi(m[1])
-			line = firstLine + n - 1
+			if parserProblems[msg] {
+				n++
+			}
+			lines := bytes.Count(c.data, []byte{'\n'})
+			if len(c.data) > 0 && c.data[len(c.data)-1] != '\n' {
+				lines++
+			}
+			line = c.firstLine + min(n, max(lines, 1)) - 1
 		}
-		msg = msg[len(m[0]):]
+	}
+	if strings.Contains(msg, "tab character") {
+		// yaml.v3 names the line of the token the tab interrupts: name the tab's.
+		for i := line - c.firstLine; i < line-c.firstLine+2; i++ {
+			if tabIndented(lineOf(c.data, i)) {
+				line = c.firstLine + i
+				break
+			}
+		}
+	} else if tabIndented(lineOf(c.data, line-c.firstLine)) {
+		msg += " (a tab indents this line: YAML indents with spaces only)"
 	}
 	return &Error{File: name, Line: line, Err: fmt.Errorf("YAML syntax error: %s", msg)}
+}
+
+// tabIndented reports whether a tab is among the blanks that start line.
+func tabIndented(line []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(line, " "), []byte{'\t'})
+}
+
+// lineOf returns the i-th line (0-based) of data, without its line break.
+func lineOf(data []byte, i int) []byte {
+	for ; i > 0; i-- {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return nil
+		}
+		data = data[j+1:]
+	}
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		data = data[:j]
+	}
+	return data
 }
 
 // checkText refuses input that is not UTF-8 text and drops a UTF-8 byte order mark.
