@@ -105,7 +105,10 @@ func expand(paths []string, set *Set) []string {
 		switch {
 		case info.IsDir():
 			walkDir(p, set, add)
-		case info.Mode().IsRegular():
+		case info.Mode().IsRegular(), info.Mode()&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
+			// A pipe or character device named on the command line is read, as cat would
+			// read it: `ward lint <(helm template .)` names /dev/fd/63, a pipe. The size
+			// limit bounds what an endless one (/dev/zero) costs. Walks skip them.
 			add(p)
 		default:
 			set.Errors = append(set.Errors, &Error{File: p, Err: fmt.Errorf("not a regular file or directory (%s)", info.Mode().Type())})
