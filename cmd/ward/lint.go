@@ -26,6 +26,7 @@ type lintOptions struct {
 	FailOn         string
 	InventoryPaths []string
 	MaxFileSize    int64
+	NoKustomize    bool
 }
 
 func newLintCommand() *cobra.Command {
@@ -42,6 +43,7 @@ still read and linted when one fails, and every finding is still reported.`,
 		Example: `  ward lint examples/
   ward lint -o json deploy/ > findings.json
   ward lint -o text -o sarif=ward.sarif .
+  ward lint overlays/prod/                 # a kustomization: rendered, findings at the files that define each object
   helm template ./chart | ward lint -
   ward lint --inventory . changed.yaml     # pre-commit: judge changed files against the repo`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
@@ -55,6 +57,7 @@ still read and linted when one fails, and every finding is still reported.`,
 	f.StringVar(&o.FailOn, "fail-on", "error", "lowest severity that fails the run: error, warning, never")
 	f.StringArrayVar(&o.InventoryPaths, "inventory", nil, "files or directories read only as context for cross-object rules, never reported (repeatable)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", manifest.DefaultMaxFileSize, "largest file read, in bytes")
+	f.BoolVar(&o.NoKustomize, "no-kustomize", false, "read directories with a kustomization file as plain manifests instead of rendering them")
 	return cmd
 }
 
@@ -114,6 +117,7 @@ func (o *lintOptions) run(cmd *cobra.Command, args []string) error {
 		Namespace:      o.Namespace,
 		Settings:       settings,
 		Manifest:       manifest.Options{MaxFileSize: o.MaxFileSize, Stdin: cmd.InOrStdin()},
+		Kustomize:      !o.NoKustomize,
 	})
 	if err != nil {
 		return &ExitError{Code: exitInput, Err: err}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
+	"github.com/wardsec/ward/pkg/kustomize"
 	"github.com/wardsec/ward/pkg/manifest"
 	"github.com/wardsec/ward/pkg/report"
 )
@@ -28,6 +29,9 @@ type Options struct {
 	Settings *config.Settings
 	// Manifest tunes reading.
 	Manifest manifest.Options
+	// Kustomize renders directories that hold a kustomization file, and lints the
+	// rendered objects instead of the files below them (pkg/kustomize).
+	Kustomize bool
 }
 
 // Run lints and returns the result, sorted. An error is returned only when the run
@@ -37,7 +41,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	if ns == "" {
 		ns = DefaultNamespace
 	}
-	set := manifest.Read(ctx, opts.Paths, opts.Manifest)
+	set := read(ctx, opts.Paths, opts)
 	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(set.Objects)}}
 	for _, e := range set.Errors {
 		res.Errors = append(res.Errors, inputError(e))
@@ -50,7 +54,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		items = append(items, inventoryItem(reviews[i], o))
 	}
 	if len(opts.InventoryPaths) > 0 {
-		ctxSet := manifest.Read(ctx, opts.InventoryPaths, opts.Manifest)
+		ctxSet := read(ctx, opts.InventoryPaths, opts)
 		for _, e := range ctxSet.Errors {
 			res.Errors = append(res.Errors, inputError(e))
 		}
@@ -92,6 +96,21 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	}
 	res.Sort()
 	return res, nil
+}
+
+// read reads paths and, with opts.Kustomize, renders the kustomizations among them.
+func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
+	mo := opts.Manifest
+	mo.Kustomize = opts.Kustomize
+	set := manifest.Read(ctx, paths, mo)
+	if len(set.Kustomizations) == 0 {
+		return set
+	}
+	k := kustomize.Render(ctx, set.Kustomizations)
+	set.Objects = append(set.Objects, k.Objects...)
+	set.Errors = append(set.Errors, k.Errors...)
+	set.Files += k.Files
+	return set
 }
 
 func inventoryItem(r engine.Review, o *manifest.Object) engine.InventoryItem {

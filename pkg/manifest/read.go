@@ -25,6 +25,11 @@ type Options struct {
 	MaxFileSize int64
 	// Stdin is read for the path "-"; nil means os.Stdin.
 	Stdin io.Reader
+	// Kustomize makes each directory that holds a kustomization file a unit that
+	// Kustomize renders: it is listed in Set.Kustomizations and nothing below it is read
+	// as a plain manifest. A file or directory named on the command line that lies
+	// below such a directory (up to the working directory) stands for it.
+	Kustomize bool
 }
 
 // Set is everything read from a list of paths, in input order: paths in the order given,
@@ -36,6 +41,9 @@ type Set struct {
 	// values file, a bare list): read, counted, never an error.
 	Ignored int
 	Errors  []*Error
+	// Kustomizations are the directories to render with Kustomize (Options.Kustomize),
+	// cleaned, in the order found.
+	Kustomizations []string
 }
 
 // Read reads paths: files, directories (recursively, .yaml .yml .json, hidden
@@ -46,7 +54,14 @@ func Read(ctx context.Context, paths []string, opts Options) *Set {
 		opts.MaxFileSize = DefaultMaxFileSize
 	}
 	set := &Set{}
-	files := expand(paths, set)
+	var kust *kustomizations
+	if opts.Kustomize {
+		kust = newKustomizations()
+	}
+	files := expand(paths, set, kust)
+	if kust != nil {
+		set.Kustomizations = kust.dirs
+	}
 	results := make([]fileResult, len(files))
 
 	var wg sync.WaitGroup
@@ -78,8 +93,9 @@ func Read(ctx context.Context, paths []string, opts Options) *Set {
 }
 
 // expand turns the paths into the list of files to read, recording errors for paths that
-// cannot be walked.
-func expand(paths []string, set *Set) []string {
+// cannot be walked. With kust set, kustomization directories are collected instead of
+// the files below them.
+func expand(paths []string, set *Set, kust *kustomizations) []string {
 	var files []string
 	seen := map[string]bool{}
 	add := func(f string) {
@@ -102,9 +118,17 @@ func expand(paths []string, set *Set) []string {
 			set.Errors = append(set.Errors, &Error{File: p, Err: pathError(err)})
 			continue
 		}
+		if kust != nil && (info.IsDir() || info.Mode().IsRegular()) {
+			// A path below a kustomization stands for it; a directory that is one
+			// itself is walked, for the kustomizations below it.
+			if dir := kust.enclosing(p, info.IsDir()); dir != "" && !(info.IsDir() && filepath.Clean(dir) == filepath.Clean(p)) {
+				kust.add(dir)
+				continue
+			}
+		}
 		switch {
 		case info.IsDir():
-			walkDir(p, set, add)
+			walkDir(p, set, add, kust)
 		case info.Mode().IsRegular(), info.Mode()&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
 			// A pipe or character device named on the command line is read, as cat would
 			// read it: `ward lint <(helm template .)` names /dev/fd/63, a pipe. The size
@@ -117,7 +141,7 @@ func expand(paths []string, set *Set) []string {
 	return files
 }
 
-func walkDir(root string, set *Set, add func(string)) {
+func walkDir(root string, set *Set, add func(string), kust *kustomizations) {
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			set.Errors = append(set.Errors, &Error{File: p, Err: pathError(err)})
@@ -130,6 +154,13 @@ func walkDir(root string, set *Set, add func(string)) {
 			if p != root && strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir
 			}
+			// Walk on below a kustomization: a directory under it may hold another.
+			if kust != nil && KustomizationFile(p) != "" {
+				kust.add(p)
+			}
+			return nil
+		}
+		if kust != nil && kust.covers(p) {
 			return nil
 		}
 		if !manifestExt(p) {
