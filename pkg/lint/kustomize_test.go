@@ -75,6 +75,9 @@ func TestInventoryForChangedFiles(t *testing.T) {
 		"shop/web.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n" +
 			"      containers: [{name: web, image: i, securityContext: {capabilities: {drop: [ALL]}}}]\n",
 		"other/bad.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: other}\nspec: {containers: [{name: c, image: i}]}\n",
+		// A Helm template is no manifest: a syntax error, but only context here.
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n",
+		"broken.yaml":             "kind: [\n",
 	}
 	for name, content := range files {
 		p := filepath.Join(dir, name)
@@ -86,13 +89,13 @@ func TestInventoryForChangedFiles(t *testing.T) {
 		}
 	}
 	t.Chdir(dir)
-	run := func(inventory []string) *report.Result {
-		res, err := Run(t.Context(), eng, Options{Paths: []string{"shop/web.yaml"}, InventoryPaths: inventory, Settings: s, Kustomize: true})
+	run := func(inventory []string, paths ...string) *report.Result {
+		if paths == nil {
+			paths = []string{"shop/web.yaml"}
+		}
+		res, err := Run(t.Context(), eng, Options{Paths: paths, InventoryPaths: inventory, Settings: s, Kustomize: true})
 		if err != nil {
 			t.Fatal(err)
-		}
-		if len(res.Errors) > 0 {
-			t.Fatalf("errors: %+v", res.Errors)
 		}
 		return res
 	}
@@ -101,8 +104,12 @@ func TestInventoryForChangedFiles(t *testing.T) {
 		t.Errorf("without inventory:%s", describe(res))
 	}
 	// With the repository as inventory: the policy is found, and other/bad.yaml's
-	// findings are not reported.
-	if res := run([]string{"."}); len(res.Findings) != 0 || res.Summary.Files != 1 || res.Summary.Objects != 1 {
-		t.Errorf("with inventory: summary %+v%s", res.Summary, describe(res))
+	// findings are not reported, nor the errors of files only read as inventory.
+	if res := run([]string{"."}); len(res.Findings) != 0 || len(res.Errors) != 0 || res.Summary.Files != 1 || res.Summary.Objects != 1 {
+		t.Errorf("with inventory: summary %+v, errors %+v%s", res.Summary, res.Errors, describe(res))
+	}
+	// A broken file that is linted reports its error once, not again as inventory.
+	if res := run([]string{"."}, "broken.yaml"); len(res.Errors) != 1 || res.Errors[0].File != "broken.yaml" {
+		t.Errorf("errors = %+v, want broken.yaml's once", res.Errors)
 	}
 }

@@ -54,10 +54,10 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		items = append(items, inventoryItem(reviews[i], o))
 	}
 	if len(opts.InventoryPaths) > 0 {
+		// Inventory is context and never reported, its input errors included: a file
+		// that is also linted reports its own once, and a broken file elsewhere in the
+		// repository (a Helm template) must not fail a pre-commit run over others.
 		ctxSet := read(ctx, opts.InventoryPaths, opts)
-		for _, e := range ctxSet.Errors {
-			res.Errors = append(res.Errors, inputError(e))
-		}
 		// Inventory objects first, so that the linted objects' own versions win.
 		ctxItems := make([]engine.InventoryItem, 0, len(ctxSet.Objects))
 		for _, o := range ctxSet.Objects {
