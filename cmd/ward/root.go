@@ -23,6 +23,7 @@ admission webhook): same rule, same input, same verdict.`,
 		newLintCommand(),
 		newRulesCommand(),
 		newExplainCommand(),
+		newServeCommand(),
 		newVersionCommand(),
 	)
 	return root

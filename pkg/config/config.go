@@ -37,6 +37,8 @@ type File struct {
 	Policies []string `yaml:"policies"`
 	// Rules configure rules by ID.
 	Rules map[string]Rule `yaml:"rules"`
+	// Webhook configures ward serve; ward lint ignores it.
+	Webhook Webhook `yaml:"webhook"`
 
 	path     string
 	ruleLine map[string]int
@@ -155,6 +157,8 @@ type Flags struct {
 type Settings struct {
 	ExcludedNamespaces []string
 	Rules              map[string]RuleSettings
+	// Webhook holds ward serve's settings, defaults applied.
+	Webhook WebhookSettings
 }
 
 // RuleSettings are one rule's resolved settings.
@@ -219,6 +223,11 @@ func (f *File) Resolve(reg *rules.Registry, flags Flags) (*Settings, error) {
 			errs = append(errs, fmt.Errorf("--disable: %w", err))
 		}
 	}
+	webhook, err := f.Webhook.resolve()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: webhook: %w", f.path, err))
+	}
+	s.Webhook = webhook
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -1,0 +1,127 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/wardsec/ward/pkg/config"
+	"github.com/wardsec/ward/pkg/engine"
+)
+
+// Path is where the webhook answers AdmissionReviews.
+const Path = "/validate"
+
+// DefaultGracefulShutdownTimeout bounds the manager's stop: the webhook server's
+// ShutdownTimeout and a margin.
+const DefaultGracefulShutdownTimeout = DefaultShutdownTimeout + 5*time.Second
+
+// Options configure Run.
+type Options struct {
+	// Engine holds the compiled rules.
+	Engine *engine.Engine
+	// Settings are the resolved config.
+	Settings *config.Settings
+	// Server configures the webhook server.
+	Server ServerOptions
+	// MetricsBindAddress serves Prometheus metrics; "0" disables.
+	MetricsBindAddress string
+	// HealthProbeBindAddress serves /healthz and /readyz; "0" disables.
+	HealthProbeBindAddress string
+	// RestConfig reaches the API server; nil reads KUBECONFIG, then in-cluster config.
+	RestConfig *rest.Config
+	// Logger is the root logger.
+	Logger logr.Logger
+}
+
+// Run serves admission reviews until ctx is done: a controller-runtime manager with
+// ward's webhook server, its metrics server, health probes, and the cache the cluster
+// inventory comes from. One Evaluator is prepared here, over the live inventory, and
+// shared by every review.
+func Run(ctx context.Context, o Options) error {
+	if o.Engine == nil || o.Settings == nil {
+		return errors.New("serve: engine and settings are required")
+	}
+	lg := o.Logger
+	if lg.GetSink() == nil {
+		lg = logr.Discard()
+	}
+	cfg := o.RestConfig
+	if cfg == nil {
+		var err error
+		if cfg, err = ctrl.GetConfig(); err != nil {
+			return fmt.Errorf("serve: kubeconfig: %w", err)
+		}
+	}
+	inv, err := engine.NewInventory(nil)
+	if err != nil {
+		return fmt.Errorf("serve: inventory: %w", err)
+	}
+	ev, err := o.Engine.Prepare(ctx, inv, o.Settings.Engine())
+	if err != nil {
+		return fmt.Errorf("serve: prepare rules: %w", err)
+	}
+	metrics, err := NewMetrics(crmetrics.Registry, o.Engine.Rules().IDs())
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srvOpts := o.Server
+	if srvOpts.Logger.GetSink() == nil {
+		srvOpts.Logger = lg.WithName("webhook-server")
+	}
+	srv := NewServer(srvOpts)
+	shutdown := DefaultGracefulShutdownTimeout
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Logger:                  lg,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		WebhookServer:           srv,
+		Cache:                   cache.Options{DefaultTransform: CacheTransform},
+		GracefulShutdownTimeout: &shutdown,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: manager: %w", err)
+	}
+	cluster, err := NewClusterInventory(ctx, mgr.GetCache(), inv, lg.WithName("inventory"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := mgr.Add(cluster); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	handler, err := NewHandler(HandlerOptions{Evaluator: ev, Settings: o.Settings, Metrics: metrics, Cluster: cluster})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hook, err := admission.StandaloneWebhook(&admission.Webhook{Handler: handler},
+		admission.StandaloneOptions{Logger: lg.WithName("admission"), MetricsPath: Path})
+	if err != nil {
+		return fmt.Errorf("serve: webhook: %w", err)
+	}
+	srv.Register(Path, Filter(hook, metrics))
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("serve: healthz: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("inventory", cluster.ReadyCheck); err != nil {
+		return fmt.Errorf("serve: readyz: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("webhook", srv.StartedChecker()); err != nil {
+		return fmt.Errorf("serve: readyz: %w", err)
+	}
+	lg.Info("starting", keyRules, o.Settings.Engine().Enabled, keyTimeout, o.Settings.Webhook.EvaluationTimeout.String(),
+		keyAction, string(o.Settings.Webhook.OnTimeout))
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
