@@ -31,13 +31,13 @@ type decodeError struct {
 	first int
 }
 
-func (e *decodeError) Error() string { return e.message(1) }
+func (e *decodeError) Error() string { return e.message(e.first) }
 
-// message is the error's text, with the lines it names counted from firstLine, the
-// file line of the chunk's first line.
-func (e *decodeError) message(firstLine int) string {
+// message is the error's text, naming first, the line of the node it refers to (in the
+// file, when the caller has mapped it there).
+func (e *decodeError) message(first int) string {
 	if e.first > 0 {
-		return fmt.Sprintf("%s (first at line %d)", e.msg, firstLine+e.first-1)
+		return fmt.Sprintf("%s (first at line %d)", e.msg, first)
 	}
 	return e.msg
 }

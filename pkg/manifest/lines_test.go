@@ -72,3 +72,34 @@ func TestErrorLinesInLaterDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestLinesCountLineFeedsOnly: yaml.v3 also breaks lines at a lone CR and at NEL, LS and
+// PS; ward's lines are the file's LF-separated lines, as editors and GitHub show them
+// (regression: a U+2028 in a string moved every position after it one line down, and a
+// lone CR put an error on a line the file does not have).
+func TestLinesCountLineFeedsOnly(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"a\u2028b\u0085c\"\ndata:\n  k: v\n---\nkind: [\n"
+	set := Parse("ls.yaml", []byte(doc))
+	if len(set.Objects) != 1 || len(set.Errors) != 1 {
+		t.Fatalf("objects %d, errors %v", len(set.Objects), set.Errors)
+	}
+	if pos := set.Objects[0].Locate([]any{"data", "k"}); pos != (Position{Line: 6, Column: 3}) {
+		t.Errorf("data.k at %+v, want 6:3", pos)
+	}
+	if e := set.Errors[0]; e.Line != 8 {
+		t.Errorf("error at line %d, want 8: %v", e.Line, e)
+	}
+
+	// Old Mac line ends: one LF-line, which yaml.v3 reads as several.
+	set = Parse("cr.yaml", []byte("apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: x\rdata: {a: 1, a: 2}\r"))
+	if len(set.Errors) != 1 || set.Errors[0].Line != 1 || !strings.Contains(set.Errors[0].Error(), "(first at line 1)") {
+		t.Errorf("errors %v, want a duplicate key on line 1", set.Errors)
+	}
+	set = Parse("cr2.yaml", []byte("apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: x\r"))
+	if len(set.Objects) != 1 {
+		t.Fatalf("objects %d, errors %v", len(set.Objects), set.Errors)
+	}
+	if pos := set.Objects[0].Locate([]any{"metadata", "name"}); pos != (Position{Line: 1, Column: 44}) {
+		t.Errorf("metadata.name at %+v, want 1:44", pos)
+	}
+}

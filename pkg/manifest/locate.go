@@ -29,7 +29,8 @@ func (o *Object) Locate(path []any) Position {
 		root = doc.Content[0]
 	}
 	n, _ := walk(root, append(clone(o.root), path...))
-	return Position{Line: o.src.firstLine + n.Line - 1, Column: n.Column}
+	line, col := fileLine(o.src.data, o.src.firstLine, n.Line, n.Column)
+	return Position{Line: line, Column: col}
 }
 
 // walk follows path from n and returns the deepest node reached and how many elements

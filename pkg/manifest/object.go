@@ -157,7 +157,9 @@ func parseChunk(name string, c chunk, res *fileResult) {
 		if err != nil {
 			var de *decodeError
 			if errors.As(err, &de) {
-				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine + de.line - 1, Err: errors.New(de.message(c.firstLine))})
+				line, _ := fileLine(c.data, c.firstLine, de.line, 1)
+				first, _ := fileLine(c.data, c.firstLine, de.first, 1)
+				res.errs = append(res.errs, &Error{File: name, Line: line, Err: errors.New(de.message(first))})
 			} else {
 				res.errs = append(res.errs, &Error{File: name, Line: c.firstLine, Err: err})
 			}
@@ -186,7 +188,8 @@ func collect(name string, src *source, doc *yaml.Node, v any, res *fileResult) {
 	case isListDocument(m):
 		collectList(name, src, root, m, nil, res)
 	case isObject(m):
-		res.objects = append(res.objects, &Object{File: name, Line: src.firstLine + root.Line - 1, Column: root.Column, Value: m, src: src})
+		line, col := fileLine(src.data, src.firstLine, root.Line, root.Column)
+		res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: m, src: src})
 	default:
 		before := len(res.objects)
 		armResources(m, nil, func(path []any, r map[string]any) {
@@ -207,7 +210,7 @@ func isObject(m map[string]any) bool {
 
 func position(src *source, root *yaml.Node, path []any) (int, int) {
 	n, _ := walk(root, path)
-	return src.firstLine + n.Line - 1, n.Column
+	return fileLine(src.data, src.firstLine, n.Line, n.Column)
 }
 
 // yamlLine matches the "line N" yaml.v3 puts in its error messages.
@@ -242,11 +245,7 @@ func syntaxError(name string, c chunk, err error) *Error {
 			if parserProblems[msg] {
 				n++
 			}
-			lines := bytes.Count(c.data, []byte{'\n'})
-			if len(c.data) > 0 && c.data[len(c.data)-1] != '\n' {
-				lines++
-			}
-			line = c.firstLine + min(n, max(lines, 1)) - 1
+			line, _ = fileLine(c.data, c.firstLine, min(n, yamlLineCount(c.data)), 1)
 		}
 	}
 	if strings.Contains(msg, "tab character") {

@@ -1,0 +1,87 @@
+package manifest
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// Lines in ward's output are the lines of the file as editors, GitHub and kubectl's
+// document splitter count them: a line ends at LF. yaml.v3, like libyaml and yaml.v2,
+// also ends a line at a CR not followed by LF and at NEL, LS and PS (U+0085, U+2028,
+// U+2029). The positions yaml.v3 reports in a chunk are mapped to the file's here; for
+// a chunk with none of those breaks, the common case, the mapping is the identity.
+
+// fileLine maps a 1-based line and column yaml.v3 reports in the chunk data, whose first
+// line is line firstLine of the file, to the file's line and column.
+func fileLine(data []byte, firstLine, line, col int) (int, int) {
+	if !hasYAMLOnlyBreaks(data) {
+		return firstLine + line - 1, col
+	}
+	starts := yamlLineStarts(data)
+	if line < 1 {
+		line = 1
+	}
+	if line > len(starts) {
+		line = len(starts)
+	}
+	off := starts[line-1]
+	lineStart := bytes.LastIndexByte(data[:off], '\n') + 1
+	return firstLine + bytes.Count(data[:off], []byte{'\n'}), utf8.RuneCount(data[lineStart:off]) + col
+}
+
+// yamlLineCount is the number of lines yaml.v3 sees in data, not counting the empty one
+// after a final line break.
+func yamlLineCount(data []byte) int {
+	starts := yamlLineStarts(data)
+	if len(starts) > 1 && starts[len(starts)-1] == len(data) {
+		return len(starts) - 1
+	}
+	return len(starts)
+}
+
+// hasYAMLOnlyBreaks reports whether data holds a line break that yaml.v3 counts and LF
+// counting does not.
+func hasYAMLOnlyBreaks(data []byte) bool {
+	for i := bytes.IndexByte(data, '\r'); i >= 0; {
+		if i+1 >= len(data) || data[i+1] != '\n' {
+			return true
+		}
+		j := bytes.IndexByte(data[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return bytes.Contains(data, []byte("\u0085")) || bytes.Contains(data, []byte("\u2028")) || bytes.Contains(data, []byte("\u2029"))
+}
+
+// yamlLineStarts returns the offset in data of the start of every line as yaml.v3
+// counts lines.
+func yamlLineStarts(data []byte) []int {
+	starts := []int{0}
+	for i := 0; i < len(data); {
+		n := yamlBreak(data[i:])
+		if n == 0 {
+			i++
+			continue
+		}
+		i += n
+		starts = append(starts, i)
+	}
+	return starts
+}
+
+// yamlBreak returns the length of the line break data starts with, or 0.
+func yamlBreak(data []byte) int {
+	switch {
+	case bytes.HasPrefix(data, []byte("\r\n")):
+		return 2
+	case data[0] == '\r' || data[0] == '\n':
+		return 1
+	case bytes.HasPrefix(data, []byte("\u0085")):
+		return 2
+	case bytes.HasPrefix(data, []byte("\u2028")), bytes.HasPrefix(data, []byte("\u2029")):
+		return 3
+	}
+	return 0
+}
