@@ -53,6 +53,7 @@ type decoder struct {
 	aliases map[*yaml.Node]bool // anchors being expanded, to refuse self-reference
 	budget  *aliasBudget        // what aliases may still add to the file; nil: no bound
 	outer   *yaml.Node          // the outermost alias being expanded, where errors point
+	src     sourceText          // the text decoded, for what yaml.v3's nodes do not keep
 }
 
 func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
@@ -105,6 +106,11 @@ func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 		}
 		return s, nil
 	case yaml.ScalarNode:
+		if d.src.nonSpecificTag(n) {
+			// "! 1" is the string "1" to yaml.v2, as the YAML spec says; yaml.v3
+			// drops the "!" and resolves the scalar as if it were untagged.
+			return n.Value, nil
+		}
 		return scalar(n)
 	}
 	return nil, errAt(n, "unknown YAML node kind %d", n.Kind)

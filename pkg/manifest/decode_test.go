@@ -176,6 +176,6 @@ func decodeChunk(doc []byte) (any, error) {
 		}
 		return nil, err
 	}
-	var d decoder
+	d := decoder{src: sourceText{data: data}}
 	return d.decode(&n, 0)
 }

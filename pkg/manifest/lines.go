@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // Lines in ward's output are the lines of the file as editors, GitHub and kubectl's
@@ -84,4 +86,67 @@ func yamlBreak(data []byte) int {
 		return 3
 	}
 	return 0
+}
+
+// sourceText is the text of a chunk, to look at what yaml.v3's nodes do not keep.
+type sourceText struct {
+	data []byte
+	// bangs holds the line and column (as yaml.v3 counts them) of every "!" that stands
+	// alone, as the non-specific tag does; computed when first needed.
+	bangs map[[2]int]bool
+}
+
+// nonSpecificTag reports whether the scalar node n, which yaml.v3 reports untagged and
+// plain, was written with the non-specific tag "!" (as in "! 1"). yaml.v3 drops that tag;
+// yaml.v2 keeps it, and then does not resolve the scalar: "! 1" is the string "1". A plain
+// scalar cannot start with "!", so a lone "!" where the node starts, or after its anchor,
+// is that tag.
+func (s *sourceText) nonSpecificTag(n *yaml.Node) bool {
+	if n.Style != 0 || n.Line < 1 || len(s.data) == 0 {
+		return false
+	}
+	if s.bangs == nil {
+		s.bangs = loneBangs(s.data)
+	}
+	if len(s.bangs) == 0 {
+		return false
+	}
+	if s.bangs[[2]int{n.Line, n.Column}] {
+		return true
+	}
+	if n.Anchor == "" {
+		return false
+	}
+	// "&name ! x": the node starts at its anchor; the tag follows it and some blanks.
+	after := n.Column + 1 + utf8.RuneCountInString(n.Anchor)
+	for col := after + 1; col <= after+16; col++ {
+		if s.bangs[[2]int{n.Line, col}] {
+			return true
+		}
+	}
+	return false
+}
+
+// loneBangs finds every "!" of data followed by a blank, a line break, a flow indicator
+// or the end, at its 1-based line and column as yaml.v3 counts them.
+func loneBangs(data []byte) map[[2]int]bool {
+	bangs := map[[2]int]bool{}
+	if bytes.IndexByte(data, '!') < 0 {
+		return bangs
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		if n := yamlBreak(data[i:]); n > 0 {
+			i += n
+			line, col = line+1, 1
+			continue
+		}
+		if data[i] == '!' && (i+1 == len(data) || bytes.IndexByte([]byte(" \t\r\n,]}"), data[i+1]) >= 0) {
+			bangs[[2]int{line, col}] = true
+		}
+		_, size := utf8.DecodeRune(data[i:])
+		i += size
+		col++
+	}
+	return bangs
 }

@@ -152,7 +152,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			return
 		}
 		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
-		d := decoder{budget: res.aliases}
+		d := decoder{budget: res.aliases, src: sourceText{data: c.data}}
 		v, err := d.decode(&n, 0)
 		if err != nil {
 			var de *decodeError
