@@ -17,6 +17,7 @@ package kustomize
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,7 +116,7 @@ func renderOne(dir string) *build {
 	}
 	b.absFile = filepath.Join(root.String(), filepath.Base(kf))
 	fsys := &recordingFS{FileSystem: disk, inject: b.absFile, read: map[string]bool{}}
-	data, err := os.ReadFile(kf)
+	data, err := os.ReadFile(kf) //nolint:gosec // G304: the kustomization the user asked to lint
 	if err == nil {
 		b.comp = isComponent(data)
 	}
@@ -299,7 +300,7 @@ func (t *tracer) locate(origin *resource.Origin, value map[string]any) *manifest
 	abs := filepath.Join(t.root, filepath.FromSlash(origin.Path))
 	src, ok := t.sources[abs]
 	if !ok {
-		data, err := os.ReadFile(abs)
+		data, err := os.ReadFile(abs) //nolint:gosec // G304: a file the user's kustomization names, read by krusty already
 		if err == nil {
 			src = manifest.Parse(filepath.Join(t.dir, filepath.FromSlash(origin.Path)), data)
 		}
@@ -375,19 +376,13 @@ func withoutOrigin(value map[string]any) map[string]any {
 			newAnn[k] = v
 		}
 	}
-	newMD := make(map[string]any, len(md))
-	for k, v := range md {
-		newMD[k] = v
-	}
+	newMD := maps.Clone(md)
 	if len(newAnn) == 0 {
 		delete(newMD, "annotations")
 	} else {
 		newMD["annotations"] = newAnn
 	}
-	out := make(map[string]any, len(value))
-	for k, v := range value {
-		out[k] = v
-	}
+	out := maps.Clone(value)
 	out["metadata"] = newMD
 	return out
 }

@@ -121,7 +121,7 @@ func expand(paths []string, set *Set, kust *kustomizations) []string {
 		if kust != nil && (info.IsDir() || info.Mode().IsRegular()) {
 			// A path below a kustomization stands for it; a directory that is one
 			// itself is walked, for the kustomizations below it.
-			if dir := kust.enclosing(p, info.IsDir()); dir != "" && !(info.IsDir() && filepath.Clean(dir) == filepath.Clean(p)) {
+			if dir := kust.enclosing(p, info.IsDir()); dir != "" && (!info.IsDir() || filepath.Clean(dir) != filepath.Clean(p)) {
 				kust.add(dir)
 				continue
 			}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,7 +21,7 @@ func (g githubFormatter) Format(w io.Writer, r *Result) error {
 	for _, rule := range g.opts.Rules {
 		remediation[rule.ID] = rule.Remediation
 	}
-	bw := bufio.NewWriter(w)
+	var b strings.Builder
 	for _, f := range r.Findings {
 		cmd := "error"
 		if f.Severity == string(rules.SeverityWarning) {
@@ -32,13 +31,13 @@ func (g githubFormatter) Format(w io.Writer, r *Result) error {
 		if rem := remediation[f.Rule]; rem != "" {
 			msg += "\nRemediation: " + rem
 		}
-		writeCommand(bw, cmd, location(f.File, f.Line, f.Column, "ward "+f.Rule), msg)
+		writeCommand(&b, cmd, location(f.File, f.Line, f.Column, "ward "+f.Rule), msg)
 	}
 	for _, e := range r.Errors {
-		writeCommand(bw, "error", location(e.File, e.Line, 0, "ward input error"), e.Message)
+		writeCommand(&b, "error", location(e.File, e.Line, 0, "ward input error"), e.Message)
 	}
-	fmt.Fprintln(bw, "ward: "+summaryLine(r))
-	if err := bw.Flush(); err != nil {
+	b.WriteString("ward: " + summaryLine(r) + "\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write github: %w", err)
 	}
 	return nil
@@ -77,8 +76,7 @@ func location(file string, line, col int, title string) []property {
 // writeCommand writes ::cmd key=value,...::message with the escaping of the Actions
 // runner (toolkit's command.ts): in the message % CR LF are escaped; in property
 // values also : and , so that neither can end a value early.
-func writeCommand(w io.Writer, cmd string, props []property, msg string) {
-	var b strings.Builder
+func writeCommand(b *strings.Builder, cmd string, props []property, msg string) {
 	b.WriteString("::")
 	b.WriteString(cmd)
 	for i, p := range props {
@@ -94,7 +92,6 @@ func writeCommand(w io.Writer, cmd string, props []property, msg string) {
 	b.WriteString("::")
 	b.WriteString(escapeData(msg))
 	b.WriteByte('\n')
-	fmt.Fprint(w, b.String()) // w is a bufio.Writer: a write error comes back from Flush
 }
 
 var (

@@ -33,7 +33,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "remove the test binary:", err)
+		}
+	}()
 	wardBin = filepath.Join(dir, "ward")
 	build := exec.Command("go", "build", "-o", wardBin, "./cmd/ward")
 	build.Dir = repoRoot
