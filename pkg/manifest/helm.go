@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 )
 
@@ -41,7 +42,9 @@ func helmSource(data []byte) (string, bool) {
 // "---\n# Source: NAME\n" and the manifest, appending the documents of one template to
 // its file in order; so the first document's "# Source:" line is line 2 of the file,
 // and each further document of the same template follows the previous one and its
-// separator. Documents without the comment keep their place in the input.
+// separator. Documents without the comment keep their place in the input, and so do
+// those of a file that is the template's own (out/chart/templates/x.yaml, as
+// --output-dir writes it: its lines are those already).
 type helmFiles struct {
 	lines map[string]int // lines written so far to each template's file
 }
@@ -50,6 +53,10 @@ type helmFiles struct {
 func (h *helmFiles) place(name string, c chunk) (string, int) {
 	src, ok := helmSource(c.data)
 	if !ok {
+		return name, c.firstLine
+	}
+	// A file helm template --output-dir wrote is that template's file already.
+	if name != StdinName && (filepath.ToSlash(name) == src || strings.HasSuffix(filepath.ToSlash(name), "/"+src)) {
 		return name, c.firstLine
 	}
 	if h.lines == nil {

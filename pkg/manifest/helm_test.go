@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -156,6 +157,26 @@ func TestHelmSourceErrorsAndPlainDocuments(t *testing.T) {
 		got = append(got, o.File+":"+strconv.Itoa(o.Line)+" "+o.Name())
 	}
 	want := []string{"rendered.yaml:1 plain", "c/templates/cm.yaml:4 cm", "rendered.yaml:15 after"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+}
+
+// TestHelmOutputDir reads a file as helm template --output-dir writes it: the file is
+// the template's, so findings stay in it, at its own lines.
+func TestHelmOutputDir(t *testing.T) {
+	var file strings.Builder
+	for _, doc := range strings.Split(helmOutput, "---\n")[1:] {
+		if strings.HasPrefix(doc, "# Source: mychart/templates/networkpolicy.yaml\n") {
+			file.WriteString("---\n" + doc)
+		}
+	}
+	set := Parse("out/mychart/templates/networkpolicy.yaml", []byte(file.String()))
+	var got []string
+	for _, o := range set.Objects {
+		got = append(got, o.File+":"+strconv.Itoa(o.Line)+" "+o.Name())
+	}
+	want := []string{"out/mychart/templates/networkpolicy.yaml:3 default-deny", "out/mychart/templates/networkpolicy.yaml:12 allow-web"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
