@@ -62,6 +62,9 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 	for _, id := range ruleIDs {
 		m.rules[id] = true
 	}
+	// Series that exist from the start read as 0, not as absent, in alerts.
+	m.overruns.WithLabelValues("allow")
+	m.overruns.WithLabelValues("deny")
 	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)

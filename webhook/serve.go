@@ -108,7 +108,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: webhook: %w", err)
 	}
-	srv.Register(Path, Filter(hook, metrics))
+	// GetWebhookServer adds the server to the manager's runnables.
+	mgr.GetWebhookServer().Register(Path, Filter(hook, metrics))
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("serve: healthz: %w", err)
 	}
