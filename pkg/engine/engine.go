@@ -42,6 +42,8 @@ type Engine struct {
 	compiler *ast.Compiler
 	registry *rules.Registry
 	log      logr.Logger
+	// purity says which rules may be memoized across evaluations (memo.go).
+	purity *purity
 }
 
 // New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
@@ -70,7 +72,7 @@ func New(_ context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{compiler: compiler, registry: reg, log: opts.Logger}, nil
+	return &Engine{compiler: compiler, registry: reg, log: opts.Logger, purity: analyse(compiler)}, nil
 }
 
 // Rules returns the registry of every loaded rule.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -64,12 +65,16 @@ type Outcome struct {
 // for concurrent use.
 type Evaluator struct {
 	engine   *Engine
+	inv      *Inventory
 	query    rego.PreparedEvalQuery
 	rules    ast.Value // input.rules: package name -> parameters, enabled rules only
 	enabled  []*rules.Rule
 	excluded map[string]bool
 	// single holds one prepared input.rules per rule, for isolating a failing rule.
 	single map[string]ast.Value
+	// memo shares input-independent results across evaluations (memo.go); it is
+	// replaced whenever the inventory changes.
+	memo atomic.Pointer[memo]
 }
 
 // Prepare binds the compiled rules to an inventory and settings. It is cheap next to
@@ -81,7 +86,7 @@ func (e *Engine) Prepare(ctx context.Context, inv *Inventory, s Settings) (*Eval
 			return nil, err
 		}
 	}
-	ev := &Evaluator{engine: e, excluded: map[string]bool{}, single: map[string]ast.Value{}}
+	ev := &Evaluator{engine: e, inv: inv, excluded: map[string]bool{}, single: map[string]ast.Value{}}
 	for _, ns := range s.ExcludedNamespaces {
 		ev.excluded[ns] = true
 	}
@@ -127,10 +132,14 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 	if ev.excluded[r.Namespace] {
 		return Outcome{Excluded: true}
 	}
-	review, err := reviewValue(r)
+	review, err := ev.reviewValue(r)
 	if err != nil {
 		return Outcome{Errors: []RuleError{{RuleID: "*", Err: err}}}
 	}
+	// The inventory does not change while a review is evaluated, so that results shared
+	// through the memo are those of the state this evaluation reads.
+	ev.inv.rw.RLock()
+	defer ev.inv.rw.RUnlock()
 	found, err := ev.eval(ctx, review, ev.rules)
 	var out Outcome
 	if err != nil {
@@ -163,10 +172,12 @@ func (ev *Evaluator) eval(ctx context.Context, review ast.Value, rulesValue ast.
 		ast.Item(ast.StringTerm("review"), ast.NewTerm(review)),
 		ast.Item(ast.StringTerm("rules"), ast.NewTerm(rulesValue)),
 	)
-	rs, err := ev.query.Eval(ctx, rego.EvalParsedInput(input))
+	cache := newQueryCache(ev.currentMemo())
+	rs, err := ev.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalVirtualCache(cache))
 	if err != nil {
 		return nil, err
 	}
+	cache.done()
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, nil
 	}
@@ -181,6 +192,21 @@ func (ev *Evaluator) eval(ctx context.Context, review ast.Value, rulesValue ast.
 	}
 	slices.SortFunc(out, compareViolations)
 	return out, nil
+}
+
+// currentMemo returns the memo of the inventory's current state. The caller holds the
+// inventory's read lock.
+func (ev *Evaluator) currentMemo() *memo {
+	gen := ev.inv.gen
+	m := ev.memo.Load()
+	for m == nil || m.gen != gen {
+		fresh := newMemo(ev.engine.purity, gen)
+		if ev.memo.CompareAndSwap(m, fresh) {
+			return fresh
+		}
+		m = ev.memo.Load()
+	}
+	return m
 }
 
 func (ev *Evaluator) violation(item any) (Violation, error) {
@@ -255,27 +281,44 @@ func PathString(p []any) string {
 	return b.String()
 }
 
-func reviewValue(r Review) (ast.Value, error) {
-	review := map[string]any{
-		"operation": r.Operation,
-		"kind":      map[string]any{"group": r.Kind.Group, "version": r.Kind.Version, "kind": r.Kind.Kind},
-		"namespace": r.Namespace,
-		"name":      r.Name,
+// reviewValue converts a review to input.review. The object is converted once: the
+// inventory's value of the same object is reused when there is one.
+func (ev *Evaluator) reviewValue(r Review) (ast.Value, error) {
+	items := make([][2]*ast.Term, 0, 8)
+	items = append(items,
+		ast.Item(ast.InternedTerm("operation"), ast.StringTerm(r.Operation)),
+		ast.Item(ast.InternedTerm("kind"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("group"), ast.StringTerm(r.Kind.Group)),
+			ast.Item(ast.InternedTerm("version"), ast.StringTerm(r.Kind.Version)),
+			ast.Item(ast.InternedTerm("kind"), ast.StringTerm(r.Kind.Kind)),
+		)),
+		ast.Item(ast.InternedTerm("namespace"), ast.StringTerm(r.Namespace)),
+		ast.Item(ast.InternedTerm("name"), ast.StringTerm(r.Name)),
+	)
+	add := func(key string, obj map[string]any) error {
+		if obj == nil {
+			return nil
+		}
+		v := ev.inv.value(obj)
+		if v == nil {
+			var err error
+			if v, err = ast.InterfaceToValue(obj); err != nil {
+				return fmt.Errorf("convert review of %s %s/%s: %w", r.Kind.Kind, r.Namespace, r.Name, err)
+			}
+		}
+		items = append(items, ast.Item(ast.InternedTerm(key), ast.NewTerm(v)))
+		return nil
 	}
-	if r.Object != nil {
-		review["object"] = r.Object
+	if err := add("object", r.Object); err != nil {
+		return nil, err
 	}
-	if r.OldObject != nil {
-		review["oldObject"] = r.OldObject
+	if err := add("oldObject", r.OldObject); err != nil {
+		return nil, err
 	}
-	if r.UserInfo != nil {
-		review["userInfo"] = r.UserInfo
+	if err := add("userInfo", r.UserInfo); err != nil {
+		return nil, err
 	}
-	v, err := ast.InterfaceToValue(review)
-	if err != nil {
-		return nil, fmt.Errorf("convert review of %s %s/%s: %w", r.Kind.Kind, r.Namespace, r.Name, err)
-	}
-	return v, nil
+	return ast.NewObject(items...), nil
 }
 
 func annotationsOf(obj map[string]any) map[string]string {

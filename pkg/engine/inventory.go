@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage"
@@ -18,6 +22,14 @@ import (
 type Inventory struct {
 	store storage.Store
 	mu    sync.Mutex // serialises writers
+	// rw keeps writes out while reviews are evaluated, and gen counts the writes, so
+	// that results an Evaluator memoizes belong to one state of the inventory.
+	rw  sync.RWMutex
+	gen uint64
+	// values are the OPA values NewInventory made of its items' objects, by the
+	// address of the object's map: a review of the same object evaluates the very same
+	// value instead of converting the object a second time.
+	values map[unsafe.Pointer]ast.Value
 }
 
 // InventoryItem is one object of an inventory. Namespace is resolved ("" for
@@ -28,14 +40,24 @@ type InventoryItem struct {
 }
 
 // NewInventory builds an inventory from items at once, the offline path: one
-// conversion to OPA values per object, no transactions.
+// conversion to OPA values per object, on every core, no transactions. A review of one
+// of these objects (the same map) shares its converted value.
 func NewInventory(items []InventoryItem) (*Inventory, error) {
+	values := make([]ast.Value, len(items))
+	errs := make([]error, len(items))
+	parallel(len(items), func(i int) {
+		values[i], errs[i] = ast.InterfaceToValue(items[i].Object)
+	})
+	byObject := make(map[unsafe.Pointer]ast.Value, len(items))
 	namespaced := ast.NewObject()
 	cluster := ast.NewObject()
-	for _, it := range items {
-		v, err := ast.InterfaceToValue(it.Object)
-		if err != nil {
-			return nil, fmt.Errorf("inventory %s %s/%s: %w", it.Kind, it.Namespace, it.Name, err)
+	for i, it := range items {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("inventory %s %s/%s: %w", it.Kind, it.Namespace, it.Name, errs[i])
+		}
+		v := values[i]
+		if p := mapPointer(it.Object); p != nil {
+			byObject[p] = v
 		}
 		root := cluster
 		if it.Namespace != "" {
@@ -47,7 +69,51 @@ func NewInventory(items []InventoryItem) (*Inventory, error) {
 		ast.Item(ast.StringTerm("namespace"), ast.NewTerm(namespaced)),
 		ast.Item(ast.StringTerm("cluster"), ast.NewTerm(cluster)),
 	))))
-	return &Inventory{store: inmem.NewFromASTObject(data)}, nil
+	return &Inventory{store: inmem.NewFromASTObject(data), values: byObject}, nil
+}
+
+// mapPointer identifies a map by its address; nil for a nil or empty map.
+func mapPointer(m map[string]any) unsafe.Pointer {
+	if len(m) == 0 {
+		return nil
+	}
+	return reflect.ValueOf(m).UnsafePointer()
+}
+
+// value returns the converted value of obj when NewInventory made one.
+func (inv *Inventory) value(obj map[string]any) ast.Value {
+	if inv == nil || inv.values == nil {
+		return nil
+	}
+	if p := mapPointer(obj); p != nil {
+		return inv.values[p]
+	}
+	return nil
+}
+
+// parallel calls f(0) ... f(n-1) on every core.
+func parallel(n int, f func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // child returns obj[key], creating an empty object there if needed.
@@ -74,6 +140,9 @@ func itemPath(namespace, apiVersion, kind, name string) storage.Path {
 func (inv *Inventory) Put(ctx context.Context, it InventoryItem) error {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.rw.Lock()
+	defer inv.rw.Unlock()
+	inv.gen++
 	p := itemPath(it.Namespace, it.APIVersion, it.Kind, it.Name)
 	return storage.Txn(ctx, inv.store, storage.WriteParams, func(txn storage.Transaction) error {
 		if err := storage.MakeDir(ctx, inv.store, txn, p[:len(p)-1]); err != nil {
@@ -87,6 +156,9 @@ func (inv *Inventory) Put(ctx context.Context, it InventoryItem) error {
 func (inv *Inventory) Delete(ctx context.Context, namespace, apiVersion, kind, name string) error {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.rw.Lock()
+	defer inv.rw.Unlock()
+	inv.gen++
 	p := itemPath(namespace, apiVersion, kind, name)
 	err := storage.Txn(ctx, inv.store, storage.WriteParams, func(txn storage.Transaction) error {
 		return inv.store.Write(ctx, txn, storage.RemoveOp, p, nil)

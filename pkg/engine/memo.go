@@ -1,0 +1,341 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
+
+// The memo shares, across the evaluations of one inventory state, the results of the
+// rules and functions that cannot depend on the object under review: those that read
+// neither input (directly or through another rule) nor a non-deterministic built-in.
+// OPA caches such results within one query only, so a helper like
+// "does namespace ns hold a deny-all NetworkPolicy" would otherwise be recomputed, by a
+// scan of the namespace's policies, for every object of the namespace: quadratic in the
+// size of the manifest set. With the memo it is computed once per namespace.
+//
+// Only results keyed by scalars are shared: a complete rule, a partial rule at a scalar
+// key, or a function called with scalar arguments (a namespace name, an apiVersion).
+// Functions called with an object (a container, a whole review) are left to OPA's own
+// per-query cache: their keys never repeat across objects, and keeping them would hold
+// every object's garbage for the whole run.
+//
+// A query's results join the memo only when the query succeeds, so that a rule error
+// (a conflict between two definitions of a function) is reported the same way on every
+// object, and the memo is dropped whenever the inventory changes.
+
+// maxMemoEntries bounds the memo; past it, results are no longer shared (still correct).
+const maxMemoEntries = 1 << 20
+
+// purity is the static analysis behind the memo: which rule paths are input-independent.
+type purity struct {
+	root *pureNode
+}
+
+// pureNode is a node of the tree of rule paths (data.ward.lib.k8s.api_group).
+type pureNode struct {
+	children map[string]*pureNode
+	// pure is set on nodes that hold rules, all of them input-independent.
+	pure bool
+	id   int // index into memo.nodes, for pure nodes
+}
+
+// analyse computes which rules may be memoized. It returns nil when nothing may: when
+// some rule replaces data or a function with "with", results would depend on where they
+// are computed.
+func analyse(c *ast.Compiler) *purity {
+	var rules []*ast.Rule
+	for _, m := range c.Modules {
+		ast.WalkRules(m, func(r *ast.Rule) bool {
+			rules = append(rules, r)
+			return false
+		})
+	}
+	impure := make(map[*ast.Rule]bool, len(rules))
+	for _, r := range rules {
+		if withOtherThanInput(r) {
+			return nil
+		}
+		if directlyImpure(r) {
+			impure[r] = true
+		}
+	}
+	// Propagate along the compiler's dependency graph (which over-approximates refs
+	// with variables): a rule that depends on an impure rule is impure. Rules come
+	// sorted after their dependencies.
+	sorted, ok := c.Graph.Sort()
+	if !ok {
+		return nil
+	}
+	for _, x := range sorted {
+		r, ok := x.(*ast.Rule)
+		if !ok || impure[r] {
+			continue
+		}
+		for d := range c.Graph.Dependencies(r) {
+			if dr, ok := d.(*ast.Rule); !ok || impure[dr] {
+				impure[r] = true
+				break
+			}
+		}
+	}
+	p := &purity{root: &pureNode{}}
+	type state struct{ pure, general bool }
+	nodes := map[*pureNode]*state{}
+	for _, r := range rules {
+		ref := r.Ref()
+		ground := ref.GroundPrefix()
+		n := p.root
+		ok := true
+		for _, t := range ground[1:] {
+			s, isStr := t.Value.(ast.String)
+			if !isStr {
+				ok = false
+				break
+			}
+			if n.children == nil {
+				n.children = map[string]*pureNode{}
+			}
+			c := n.children[string(s)]
+			if c == nil {
+				c = &pureNode{}
+				n.children[string(s)] = c
+			}
+			n = c
+		}
+		st := nodes[n]
+		if st == nil {
+			st = &state{pure: true}
+			nodes[n] = st
+		}
+		// A rule whose ref has a variable before its last term (a general ref head)
+		// stores values below a key path the memo does not model.
+		if !ok || len(ref)-len(ground) > 1 || impure[r] {
+			st.pure = false
+		}
+	}
+	id := 0
+	for n, st := range nodes {
+		if st.pure {
+			n.pure = true
+			n.id = id
+			id++
+		}
+	}
+	return p
+}
+
+// directlyImpure reports whether a rule reads input or calls a non-deterministic
+// built-in itself.
+func directlyImpure(r *ast.Rule) bool {
+	impure := false
+	ast.WalkRefs(r, func(ref ast.Ref) bool {
+		if ref.HasPrefix(ast.InputRootRef) {
+			impure = true
+		}
+		return impure
+	})
+	if impure {
+		return true
+	}
+	ast.WalkTerms(r, func(t *ast.Term) bool {
+		if v, ok := t.Value.(ast.Var); ok && v.Equal(ast.InputRootDocument.Value) {
+			impure = true
+		}
+		return impure
+	})
+	if impure {
+		return true
+	}
+	ast.WalkExprs(r, func(e *ast.Expr) bool {
+		if op := e.OperatorTerm(); op != nil {
+			if ref, ok := op.Value.(ast.Ref); ok {
+				if b, ok := ast.BuiltinMap[ref.String()]; ok && b.Nondeterministic {
+					impure = true
+				}
+			}
+		}
+		return impure
+	})
+	return impure
+}
+
+func withOtherThanInput(r *ast.Rule) bool {
+	found := false
+	ast.WalkExprs(r, func(e *ast.Expr) bool {
+		for _, w := range e.With {
+			if ref, ok := w.Target.Value.(ast.Ref); !ok || !ref.HasPrefix(ast.InputRootRef) {
+				found = true
+			}
+		}
+		return found
+	})
+	return found
+}
+
+// lookup returns the pure rule node a virtual cache key refers to and the scalar key
+// terms below it; ok is false when the key must not be memoized.
+func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, ok bool) {
+	if p == nil || len(key) == 0 {
+		return nil, nil, false
+	}
+	path, rest := key, []*ast.Term(nil)
+	if fn, isRef := key[0].Value.(ast.Ref); isRef {
+		// A function call: [function ref, arg1, ..., argN].
+		path, rest = fn, key[1:]
+	}
+	if len(path) == 0 || !path[0].Equal(ast.DefaultRootDocument) {
+		return nil, nil, false
+	}
+	n := p.root
+	i := 1
+	for ; i < len(path) && !n.pure; i++ {
+		s, isStr := path[i].Value.(ast.String)
+		if !isStr {
+			return nil, nil, false
+		}
+		if n = n.children[string(s)]; n == nil {
+			return nil, nil, false
+		}
+	}
+	if !n.pure {
+		return nil, nil, false
+	}
+	if i < len(path) {
+		if len(rest) > 0 {
+			return nil, nil, false // a function ref that goes below a rule
+		}
+		rest = path[i:]
+	}
+	for _, t := range rest {
+		if !ast.IsScalar(t.Value) {
+			return nil, nil, false
+		}
+	}
+	return n, rest, true
+}
+
+// memo holds the shared results for one inventory state.
+type memo struct {
+	p   *purity
+	gen uint64 // the inventory state it belongs to
+	mu  sync.RWMutex
+	// entries are keyed by rule node and the hash of the scalar key terms.
+	entries map[memoKey][]memoEntry
+	n       int
+}
+
+type memoKey struct {
+	node *pureNode
+	hash int
+}
+
+type memoEntry struct {
+	key   []*ast.Term
+	value *ast.Term // nil: undefined
+}
+
+func newMemo(p *purity, gen uint64) *memo {
+	return &memo{p: p, gen: gen, entries: map[memoKey][]memoEntry{}}
+}
+
+func hashTerms(ts []*ast.Term) int {
+	h := 0
+	for _, t := range ts {
+		h = h*31 + t.Hash()
+	}
+	return h
+}
+
+func termsEqual(a, b []*ast.Term) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *memo) get(node *pureNode, rest []*ast.Term) (*ast.Term, bool, bool) {
+	k := memoKey{node, hashTerms(rest)}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, e := range m.entries[k] {
+		if termsEqual(e.key, rest) {
+			return e.value, e.value == nil, true
+		}
+	}
+	return nil, false, false
+}
+
+func (m *memo) commit(puts []memoPut) {
+	if len(puts) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range puts {
+		if m.n >= maxMemoEntries {
+			return
+		}
+		k := memoKey{p.node, hashTerms(p.key)}
+		dup := false
+		for _, e := range m.entries[k] {
+			if termsEqual(e.key, p.key) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			m.entries[k] = append(m.entries[k], memoEntry{key: p.key, value: p.value})
+			m.n++
+		}
+	}
+}
+
+type memoPut struct {
+	node  *pureNode
+	key   []*ast.Term
+	value *ast.Term
+}
+
+// queryCache is the topdown.VirtualCache of one query: OPA's own cache, with the memo
+// consulted first for memoizable keys. Results computed by this query are kept aside
+// and joined to the memo by done, only when the query succeeded.
+type queryCache struct {
+	m     *memo
+	local topdown.VirtualCache
+	puts  []memoPut
+}
+
+func newQueryCache(m *memo) *queryCache {
+	return &queryCache{m: m, local: topdown.NewVirtualCache()}
+}
+
+func (c *queryCache) Push() { c.local.Push() }
+func (c *queryCache) Pop()  { c.local.Pop() }
+
+func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
+	if node, rest, ok := c.m.p.lookup(ref); ok {
+		if v, undefined, hit := c.m.get(node, rest); hit {
+			return v, undefined
+		}
+	}
+	return c.local.Get(ref)
+}
+
+func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
+	c.local.Put(ref, value)
+	if node, rest, ok := c.m.p.lookup(ref); ok {
+		c.puts = append(c.puts, memoPut{node: node, key: append([]*ast.Term(nil), rest...), value: value})
+	}
+}
+
+func (c *queryCache) Keys() []ast.Ref { return c.local.Keys() }
+
+// done joins this query's memoizable results to the memo.
+func (c *queryCache) done() { c.m.commit(c.puts) }
