@@ -5,6 +5,10 @@ package lint
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
@@ -75,6 +79,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		return nil, err
 	}
 	outcomes := ev.EvaluateAll(ctx, reviews)
+	locateAll(set.Objects, outcomes)
 	for i, out := range outcomes {
 		o := set.Objects[i]
 		check := report.Check{File: o.File, Line: o.Line, Object: objectOf(o, reviews[i])}
@@ -96,6 +101,24 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	}
 	res.Sort()
 	return res, nil
+}
+
+// locateAll places findings on every core before they are collected: an object's
+// positions come from parsing its YAML again, once per document, the first time one of
+// its findings is placed.
+func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(outcomes)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(outcomes); i = int(next.Add(1)) - 1 {
+				for _, v := range slices.Concat(outcomes[i].Violations, outcomes[i].Exempted) {
+					objects[i].Locate(v.Path)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // read reads paths and, with opts.Kustomize, renders the kustomizations among them.
