@@ -116,7 +116,11 @@ func TestBadPathsCLI(t *testing.T) {
 		if err := os.Chmod(filepath.Join(dir, p), 0); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.Chmod(filepath.Join(dir, p), 0o755) })
+		t.Cleanup(func() {
+			if err := os.Chmod(filepath.Join(dir, p), 0o755); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 
 	r := wardUnprivileged(t, dir, "lint", "-o", "json", ".", "missing.yaml")
@@ -221,8 +225,7 @@ func wardUnprivileged(t *testing.T, dir string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("run ward as nobody: %v", err)

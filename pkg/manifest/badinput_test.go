@@ -227,7 +227,9 @@ func TestSizeLimit(t *testing.T) {
 	if err := f.Truncate(DefaultMaxFileSize + 1); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	set := Read(t.Context(), []string{dir}, Options{})
 	wantOneError(t, set, huge, 0, "file exceeds the size limit (10485761 bytes > 10485760)")
@@ -322,15 +324,19 @@ func TestSpecialFiles(t *testing.T) {
 	}
 
 	// Named, a pipe is read: a writer feeds it.
+	wrote := make(chan error, 1)
 	go func() {
 		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
+		if err == nil {
+			_, err = w.WriteString(goodConfigMap)
+			err = errors.Join(err, w.Close())
 		}
-		w.WriteString(goodConfigMap)
-		w.Close()
+		wrote <- err
 	}()
 	set = readWithin(t, []string{fifo}, Options{})
+	if err := <-wrote; err != nil {
+		t.Fatalf("write to the pipe: %v", err)
+	}
 	if len(set.Errors) != 0 || countIn(set, fifo) != 1 {
 		t.Fatalf("named pipe: errors %v, objects %d", set.Errors, len(set.Objects))
 	}
@@ -359,7 +365,11 @@ func TestPermissionDenied(t *testing.T) {
 		if err := os.Chmod(p, 0); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.Chmod(p, 0o755) })
+		t.Cleanup(func() {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 
 	var walk, named *Set
@@ -493,8 +503,7 @@ func wantOneError(t *testing.T, set *Set, file string, line int, msg string) {
 	if e.File != file || e.Line != line || !strings.Contains(e.Err.Error(), msg) {
 		t.Errorf("error %q at %s:%d\nwant %q at %s:%d", e.Err, e.File, e.Line, msg, file, line)
 	}
-	var pe *fs.PathError
-	if errors.As(e, &pe) {
+	if pe, ok := errors.AsType[*fs.PathError](e); ok {
 		t.Errorf("error %v repeats the path: %#v", e, pe)
 	}
 }

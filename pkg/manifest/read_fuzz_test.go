@@ -22,7 +22,10 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	var seeds [][]byte
 	for _, root := range []string{"testdata", "../../examples", "../../policies"} {
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !manifestExt(p) {
+			if err != nil {
+				return err // a root that is missing: no seeds from it
+			}
+			if d.IsDir() || !manifestExt(p) {
 				return nil
 			}
 			if data, err := os.ReadFile(p); err == nil && len(data) < 64<<10 {
@@ -101,7 +104,7 @@ func fuzzPath(s string) []any {
 		return nil
 	}
 	var p []any
-	for _, e := range strings.Split(s, ".") {
+	for e := range strings.SplitSeq(s, ".") {
 		if i, err := strconv.Atoi(e); err == nil {
 			p = append(p, i)
 		} else {
