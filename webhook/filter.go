@@ -38,7 +38,8 @@ type reviewEnvelope struct {
 func Filter(next http.Handler, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(code int32, uid types.UID, err error) {
-			logf.FromContext(r.Context()).Info("refused admission request", keyReason, err.Error())
+			// V(1): whoever reaches the port can send garbage; the metric counts it.
+			logf.FromContext(r.Context()).V(1).Info("refused admission request", keyReason, err.Error())
 			m.requests.WithLabelValues(labelOther, labelOther, decisionError).Inc()
 			writeReview(w, uid, code, err)
 		}

@@ -22,9 +22,9 @@ import (
 // Path is where the webhook answers AdmissionReviews.
 const Path = "/validate"
 
-// DefaultGracefulShutdownTimeout bounds the manager's stop: the webhook server's
-// ShutdownTimeout and a margin.
-const DefaultGracefulShutdownTimeout = DefaultShutdownTimeout + 5*time.Second
+// shutdownMargin is what the manager's stop allows beyond the webhook server's
+// ShutdownTimeout, for the other runnables.
+const shutdownMargin = 5 * time.Second
 
 // Options configure Run.
 type Options struct {
@@ -80,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 		srvOpts.Logger = lg.WithName("webhook-server")
 	}
 	srv := NewServer(srvOpts)
-	shutdown := DefaultGracefulShutdownTimeout
+	shutdown := srv.opts.ShutdownTimeout + shutdownMargin
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Logger:                  lg,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
