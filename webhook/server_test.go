@@ -74,7 +74,10 @@ func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptio
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
 		case <-time.After(30 * time.Second):
 			t.Error("server did not stop")
 		}
@@ -96,7 +99,7 @@ func (ts *testServer) post(t *testing.T, contentType string, body []byte) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var ar admissionv1.AdmissionReview
 	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
 		t.Fatalf("decode answer (HTTP %d): %v", resp.StatusCode, err)
@@ -167,9 +170,9 @@ func TestServerRefusesOldTLSAndPlainHTTP(t *testing.T) {
 	ts := startServer(t, f.handler, f.metrics, ServerOptions{})
 	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.ca.Pool(), MinVersion: v, MaxVersion: v}) //nolint:gosec // G402: the point is to offer an old version
+			conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.ca.Pool(), MinVersion: v, MaxVersion: v})
 			if err == nil {
-				conn.Close()
+				_ = conn.Close()
 				t.Fatalf("handshake with %s succeeded", tls.VersionName(v))
 			}
 		})
@@ -183,7 +186,7 @@ func TestServerRefusesOldTLSAndPlainHTTP(t *testing.T) {
 			if p := conn.ConnectionState().NegotiatedProtocol; p == "h2" {
 				t.Errorf("%s negotiated %q", tls.VersionName(v), p)
 			}
-			conn.Close()
+			_ = conn.Close()
 		}
 	})
 	t.Run("plain HTTP", func(t *testing.T) {
@@ -197,7 +200,7 @@ func TestServerRefusesOldTLSAndPlainHTTP(t *testing.T) {
 		if err != nil {
 			return // connection refused or reset: refused
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusBadRequest || bytes.Contains(b, []byte("AdmissionReview")) {
 			t.Errorf("plain HTTP got %d %q, want a 400 without a review", resp.StatusCode, b)
@@ -213,7 +216,7 @@ func TestServerSlowClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { conn.Close() })
+		t.Cleanup(func() { _ = conn.Close() })
 		return conn
 	}
 	// closedWithin reads until the server closes the connection, at most within d.
@@ -231,12 +234,12 @@ func TestServerSlowClients(t *testing.T) {
 	}
 	t.Run("headers never finish", func(t *testing.T) {
 		conn := dial(t)
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n", Path)
+		mustWrite(t, conn, "POST %s HTTP/1.1\r\nHost: x\r\n", Path)
 		closedWithin(t, conn, 5*time.Second)
 	})
 	t.Run("body never finishes", func(t *testing.T) {
 		conn := dial(t)
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"apiVersion\":", Path)
+		mustWrite(t, conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"apiVersion\":", Path)
 		answer := closedWithin(t, conn, 5*time.Second)
 		if answer != "" && !strings.Contains(answer, "timeout") {
 			t.Errorf("answer to a stalled body: %q", answer)
@@ -244,7 +247,7 @@ func TestServerSlowClients(t *testing.T) {
 	})
 	t.Run("others are served meanwhile", func(t *testing.T) {
 		conn := dial(t)
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n", Path)
+		mustWrite(t, conn, "POST %s HTTP/1.1\r\nHost: x\r\n", Path)
 		if _, resp := ts.post(t, "application/json", reviewJSON(t, review(t, admissionv1.Create, goodDeployment, "", ""))); resp.Result != nil && resp.Result.Code >= 400 && resp.Result.Code != http.StatusForbidden {
 			t.Errorf("a normal review failed beside a slow client: %+v", resp.Result)
 		}
@@ -277,7 +280,7 @@ func TestServerReloadsCertificateUnderLoad(t *testing.T) {
 					continue
 				}
 				handshakes.Add(1)
-				conn.Close()
+				_ = conn.Close()
 			}
 		})
 	}
@@ -293,7 +296,7 @@ func TestServerReloadsCertificateUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		rotated = conn.ConnectionState().PeerCertificates[0].SerialNumber.Cmp(next.Serial) == 0
-		conn.Close()
+		_ = conn.Close()
 		time.Sleep(50 * time.Millisecond)
 	}
 	close(stop)
@@ -342,7 +345,7 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 				results <- err.Error()
 				return
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			var ar admissionv1.AdmissionReview
 			if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&ar); err != nil || ar.Response == nil || !ar.Response.Allowed {
 				results <- fmt.Sprintf("bad answer: %v %+v", err, ar.Response)
@@ -371,5 +374,12 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 	}
 	if _, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.ca.Pool(), MinVersion: tls.VersionTLS12}); err == nil {
 		t.Error("server still accepts connections after stopping")
+	}
+}
+
+func mustWrite(t *testing.T, w io.Writer, format string, args ...any) {
+	t.Helper()
+	if _, err := fmt.Fprintf(w, format, args...); err != nil {
+		t.Fatal(err)
 	}
 }

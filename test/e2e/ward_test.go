@@ -69,11 +69,11 @@ func startWard(t *testing.T, name, cfgYAML string) *wardProcess {
 	}
 	go func() {
 		w.err = w.cmd.Wait()
-		logFile.Close()
+		_ = logFile.Close()
 		close(w.done)
 	}()
 	t.Cleanup(func() {
-		w.stop(t)
+		_ = w.stop(t) // a failure to stop is reported by stop itself
 		if t.Failed() {
 			w.dumpLog(t)
 		}
@@ -161,7 +161,7 @@ func get(ctx context.Context, url string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
 }
@@ -188,7 +188,7 @@ func errContains(err error, want string) error {
 	case err == nil:
 		return fmt.Errorf("no error, want one containing %q", want)
 	case !strings.Contains(err.Error(), want):
-		return fmt.Errorf("error %q does not contain %q", err, want)
+		return fmt.Errorf("error %q does not contain %q: %w", err.Error(), want, err)
 	}
 	return nil
 }

@@ -21,7 +21,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
 
@@ -130,7 +129,7 @@ func TestWebhook(t *testing.T) {
 				return createDeployment(ctx, deployment("e2e-shop", "good", true), metav1.CreateOptions{DryRun: dryRun})
 			})
 			if err != nil || len(w) > 0 {
-				return fmt.Errorf("err %v, warnings %q", err, w)
+				return fmt.Errorf("warnings %q, error: %w", w, err)
 			}
 			return nil
 		})
@@ -324,7 +323,7 @@ func reviewParity(t *testing.T) {
 		Resource:  metav1.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"},
 		Namespace: "e2e-shop", Name: "parity", Operation: admissionv1.Create,
 		Object: runtime.RawExtension{Raw: obj},
-		DryRun: ptr.To(true),
+		DryRun: new(true),
 	}}
 	review.APIVersion, review.Kind = "admission.k8s.io/v1", "AdmissionReview"
 	body, err := json.Marshal(review)
@@ -343,7 +342,7 @@ func reviewParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var answer admissionv1.AdmissionReview
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Response == nil {
 		t.Fatalf("answer: %v", err)
