@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -149,7 +150,11 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 		for _, rule := range ev.enabled {
 			vs, err := ev.eval(ctx, review, ev.single[rule.ID])
 			if err != nil {
-				out.Errors = append(out.Errors, RuleError{RuleID: rule.ID, Err: err})
+				var re RuleError
+				if !errors.As(err, &re) {
+					re = RuleError{RuleID: rule.ID, Err: err}
+				}
+				out.Errors = append(out.Errors, re)
 				continue
 			}
 			found = append(found, vs...)

@@ -41,15 +41,6 @@ func FuzzCIDR(f *testing.F) {
 		got := evaluateCIDRs(t, ev, cidrs)
 		for i, c := range cidrs {
 			want := referenceCIDR(c)
-			switch knownCIDRDivergence(c) {
-			case leadingZeroLength:
-				continue
-			case mappedBaseInIPv4Form:
-				if (len(got[i]) > 0) != (want != "") {
-					t.Errorf("%q: the rule says %q; want %q", c, got[i], want)
-				}
-				continue
-			}
 			switch {
 			case want == "" && len(got[i]) > 0:
 				t.Errorf("%q: the rule says %q; netip says it is a CIDR at its base address", c, got[i])
@@ -58,22 +49,6 @@ func FuzzCIDR(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestCIDRKnownDivergences fails once the rule is fixed for a case knownCIDRDivergence
-// excuses, so that the excuse is removed and the fuzzer checks that case again.
-func TestCIDRKnownDivergences(t *testing.T) {
-	ev := cidrEvaluator(t)
-	cases := []string{"10.0.0.0/08", "::ffff:1.2.3.4/120"}
-	got := evaluateCIDRs(t, ev, cases)
-	for i, c := range cases {
-		if knownCIDRDivergence(c) == noDivergence {
-			t.Fatalf("%q is no known divergence", c)
-		}
-		if want := referenceCIDR(c); len(got[i]) == 1 && got[i][0] == want {
-			t.Errorf("%q: the rule now agrees with netip (%q): remove the case from knownCIDRDivergence", c, want)
-		}
-	}
 }
 
 func cidrEvaluator(tb testing.TB) *engine.Evaluator {
@@ -135,41 +110,6 @@ func referenceCIDR(s string) string {
 	return fmt.Sprintf("CIDR %q is not a valid CIDR (address/prefix-length, e.g. \"10.0.0.0/24\")", s)
 }
 
-// knownCIDRDivergence names a reported difference between the rule (built on OPA's
-// net.* built-ins, which parse with Go's net.ParseCIDR) and net/netip, for s; "" when
-// there is none. These are rule bugs reported to the rule's owner, left here so the
-// fuzzer keeps looking for new ones; delete a case when the rule is fixed.
-//
-//   - A prefix length with leading zeros ("10.0.0.0/08"): net.ParseCIDR reads /8, netip
-//     refuses it, and the rule's own description calls leading zeros invalid. The rule
-//     passes such a CIDR ("flag" differs).
-//   - An IPv4-mapped IPv6 prefix ("::ffff:1.2.3.4/120"): the rule flags host bits
-//     correctly but names the base in IPv4 form with an IPv4 length ("1.2.3.0/24";
-//     "0.0.0.0/0" for "::ffff:1.2.3.4/96") instead of "::ffff:1.2.3.0/120".
-func knownCIDRDivergence(s string) cidrDivergence {
-	addr, bits, ok := strings.Cut(s, "/")
-	if ok && len(bits) > 1 && bits[0] == '0' && strings.Trim(bits, "0123456789") == "" {
-		n := strings.TrimLeft(bits, "0")
-		if n == "" {
-			n = "0"
-		}
-		if _, err := netip.ParsePrefix(addr + "/" + n); err == nil {
-			return leadingZeroLength
-		}
-	}
-	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is4In6() {
-		return mappedBaseInIPv4Form
-	}
-	return noDivergence
-}
-
-type cidrDivergence int
-
-const (
-	noDivergence         cidrDivergence = iota
-	leadingZeroLength                   // the rule passes "10.0.0.0/08": nothing compared
-	mappedBaseInIPv4Form                // only whether the rule flags it is compared
-)
 
 // prefixText writes a prefix from fuzzed bytes: 16 or more bytes make an IPv6 address,
 // fewer an IPv4 one (zero-padded); the length is taken modulo the family's bits + 1.

@@ -102,7 +102,8 @@ func TestUserRuleFailsAtEvaluation(t *testing.T) {
 	} {
 		found := false
 		for _, e := range errs {
-			if strings.HasPrefix(e, path+":1: rule "+want.rule+": ") && strings.Contains(e, want.fragment) {
+			prefix := path + ":1: rule " + want.rule + ": "
+			if strings.HasPrefix(e, prefix) && strings.Contains(e, want.fragment) && !strings.HasPrefix(e[len(prefix):], "rule ") {
 				found = true
 			}
 		}

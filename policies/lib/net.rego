@@ -8,10 +8,15 @@
 package ward.lib.net
 
 # is_cidr holds when s is a string that parses as a CIDR (address/prefix-length),
-# IPv4 or IPv6.
+# IPv4 or IPv6, with the prefix length in canonical decimal: Go's net.ParseCIDR (behind
+# net.cidr_is_valid) reads "10.0.0.0/08" as /8, but netip and current Kubernetes refuse
+# the leading zero.
 is_cidr(s) if {
 	is_string(s)
 	net.cidr_is_valid(s)
+	parts := split(s, "/")
+	count(parts) == 2
+	regex.match(`^(0|[1-9][0-9]*)$`, parts[1])
 }
 
 # _max_bits returns 128 for an IPv6 address text, 32 for an IPv4 one.
@@ -40,7 +45,20 @@ is_address(s) if {
 # "137.117.106.90/29" -> "137.117.106.88/29", "2001:db8::1/64" -> "2001:db8::/64".
 base(cidr) := b if {
 	is_cidr(cidr)
-	some b in net.cidr_merge([cidr])
+	some merged in net.cidr_merge([cidr])
+	b := _same_family(cidr, merged)
+}
+
+# _same_family writes a merged CIDR in the family of the original text: net.cidr_merge
+# turns an IPv4-mapped IPv6 prefix ("::ffff:1.2.3.4/120") into IPv4 ("1.2.3.0/24"),
+# which would name a different field value than the one to write ("::ffff:1.2.3.0/120").
+_same_family(cidr, merged) := merged if {
+	contains(_address(cidr), ":") == contains(_address(merged), ":")
+}
+
+_same_family(cidr, merged) := sprintf("::ffff:%s/%d", [_address(merged), _prefix_len(merged) + 96]) if {
+	contains(_address(cidr), ":")
+	not contains(_address(merged), ":")
 }
 
 # at_base holds when a valid CIDR is written at its network base address (all host

@@ -70,3 +70,17 @@ test_strict_subset if {
 	not cidrs.strict_subset("2001:db8::/64", "10.0.0.0/8")
 	not cidrs.strict_subset("10.0.0.0/16", "::/0")
 }
+
+test_prefix_length_must_be_canonical if {
+	not cidrs.is_cidr("10.0.0.0/08")
+	not cidrs.is_cidr("2001:db8::/032")
+	cidrs.is_cidr("0.0.0.0/0")
+	cidrs.cidr_error("10.0.0.0/08", false) == `CIDR "10.0.0.0/08" is not a valid CIDR (address/prefix-length, e.g. "10.0.0.0/24")`
+}
+
+test_ipv4_mapped_ipv6_base_keeps_its_family if {
+	cidrs.base("::ffff:1.2.3.4/120") == "::ffff:1.2.3.0/120"
+	cidrs.base("::ffff:1.2.3.4/96") == "::ffff:0.0.0.0/96"
+	cidrs.cidr_error("::ffff:1.2.3.4/120", false) == `CIDR "::ffff:1.2.3.4/120" is not at its network base address: use "::ffff:1.2.3.0/120"`
+	cidrs.at_base("::ffff:1.2.3.0/120")
+}
