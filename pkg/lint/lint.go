@@ -79,7 +79,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		return nil, err
 	}
 	outcomes := ev.EvaluateAll(ctx, reviews)
-	locateAll(set.Objects, outcomes)
+	positions := locateAll(set.Objects, outcomes)
 	for i, out := range outcomes {
 		o := set.Objects[i]
 		check := report.Check{File: o.File, Line: o.Line, Object: objectOf(o, reviews[i])}
@@ -87,11 +87,12 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 			check.Rules = es.Enabled
 		}
 		res.Checks = append(res.Checks, check)
-		for _, v := range out.Violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i], v))
+		pos := positions[i]
+		for j, v := range out.Violations {
+			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i], v, pos[j]))
 		}
-		for _, v := range out.Exempted {
-			f := finding(opts.Settings, o, reviews[i], v)
+		for j, v := range out.Exempted {
+			f := finding(opts.Settings, o, reviews[i], v, pos[len(out.Violations)+j])
 			f.Reason = v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
@@ -103,22 +104,29 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	return res, nil
 }
 
-// locateAll places findings on every core before they are collected: an object's
-// positions come from parsing its YAML again, once per document, the first time one of
-// its findings is placed.
-func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) {
+// locateAll places findings on every core: the positions of each object's violations,
+// then of its exemptions. An object's positions come from parsing its YAML again, once
+// for all of its findings; the parse is let go as soon as they are placed.
+func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) [][]manifest.Position {
+	positions := make([][]manifest.Position, len(outcomes))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(outcomes)) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(outcomes); i = int(next.Add(1)) - 1 {
-				for _, v := range slices.Concat(outcomes[i].Violations, outcomes[i].Exempted) {
-					objects[i].Locate(v.Path)
+				vs := slices.Concat(outcomes[i].Violations, outcomes[i].Exempted)
+				if len(vs) == 0 {
+					continue
+				}
+				positions[i] = make([]manifest.Position, len(vs))
+				for j, v := range vs {
+					positions[i][j] = objects[i].Locate(v.Path)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	return positions
 }
 
 // read reads paths and, with opts.Kustomize, renders the kustomizations among them.
@@ -145,8 +153,7 @@ func inventoryItem(r engine.Review, o *manifest.Object) engine.InventoryItem {
 	return engine.InventoryItem{Namespace: r.Namespace, APIVersion: o.APIVersion(), Kind: o.Kind(), Name: name, Object: o.Value}
 }
 
-func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation) report.Finding {
-	pos := o.Locate(v.Path)
+func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation, pos manifest.Position) report.Finding {
 	return report.Finding{
 		Rule:     v.RuleID,
 		Severity: string(s.Rules[v.RuleID].Severity),

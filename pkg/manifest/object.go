@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"weak"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -74,32 +75,39 @@ func str(v any) string {
 }
 
 // source is the text one or more objects were decoded from. Its nodes are parsed again
-// only when a finding needs a position, so a large input does not keep every node tree
-// alive.
+// only when a finding needs a position, and held only while findings are being placed:
+// a large input does not keep the node trees of its objects alive.
 type source struct {
 	data      []byte
 	firstLine int // line of data[0] in the file
 	docIndex  int // which YAML document of data
 
-	once sync.Once
-	node *yaml.Node
+	mu sync.Mutex
+	// node is the parsed document, held weakly: the objects of a document and the
+	// findings being placed on them share one parse, and once they are done the
+	// garbage collector takes the tree back (a later Locate parses again).
+	node   weak.Pointer[yaml.Node]
+	broken bool // the text did not parse again; never retried
 }
 
 func (s *source) document() *yaml.Node {
-	s.once.Do(func() {
-		dec := yaml.NewDecoder(bytes.NewReader(s.data))
-		for i := 0; ; i++ {
-			var n yaml.Node
-			if err := dec.Decode(&n); err != nil {
-				return
-			}
-			if i == s.docIndex {
-				s.node = &n
-				return
-			}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.node.Value(); n != nil || s.broken {
+		return n
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(s.data))
+	for i := 0; ; i++ {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			s.broken = true
+			return nil
 		}
-	})
-	return s.node
+		if i == s.docIndex {
+			s.node = weak.Make(&n)
+			return &n
+		}
+	}
 }
 
 // fileResult is what reading one file gives.
