@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -31,7 +32,13 @@ func TestClusterInventoryFeedsTheRules(t *testing.T) {
 	ci := &ClusterInventory{ctx: t.Context(), inv: f.inv, log: logr.Discard(), synced: make(chan struct{}), terminating: map[string]bool{}}
 	h := f.handler
 	h.cluster = ci
+	if err := ci.ReadyCheck(nil); !errors.Is(err, ErrNotSynced) {
+		t.Errorf("ready before the inventory synced: %v", err)
+	}
 	close(ci.synced)
+	if err := ci.ReadyCheck(nil); err != nil {
+		t.Errorf("not ready once synced: %v", err)
+	}
 
 	policy := &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "deny-all", Namespace: "shop", Annotations: map[string]string{lastApplied: "{}"}},
