@@ -88,9 +88,12 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := time.Now()
 	resp, decision := h.handle(ctx, &req)
+	took := time.Since(start)
 	op := operationLabel(string(req.Operation))
 	h.metrics.requests.WithLabelValues(op, kindLabel(req.Kind.Kind), decision).Inc()
-	h.metrics.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	h.metrics.latency.WithLabelValues(op).Observe(took.Seconds())
+	logf.FromContext(ctx).V(1).Info("reviewed", keyOperation, string(req.Operation), keyKind, req.Kind.Kind,
+		keyDecision, decision, keyDuration, took.String())
 	return resp
 }
 

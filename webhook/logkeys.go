@@ -14,7 +14,6 @@ const (
 	keyReason      = "reason"
 	keyCertDir     = "certDir"
 	keyAddress     = "address"
-	keyPath        = "path"
 	keyCount       = "count"
 	keyGVK         = "gvk"
 )

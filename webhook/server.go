@@ -120,8 +120,8 @@ func TLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, erro
 func (s *Server) Start(ctx context.Context) error {
 	lg := s.opts.Logger
 	certPath := filepath.Join(s.opts.CertDir, s.opts.CertName)
-	keyPath := filepath.Join(s.opts.CertDir, s.opts.KeyName)
-	watcher, err := certwatcher.New(certPath, keyPath)
+	keyFile := filepath.Join(s.opts.CertDir, s.opts.KeyName)
+	watcher, err := certwatcher.New(certPath, keyFile)
 	if err != nil {
 		return fmt.Errorf("webhook server: serving certificate from %s: %w", s.opts.CertDir, err)
 	}
