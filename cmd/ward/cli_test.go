@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wardsec/ward/internal/wardtest"
 	"github.com/wardsec/ward/pkg/report"
 )
 
@@ -27,11 +25,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	wardBin = filepath.Join(dir, "ward")
-	build := exec.Command("go", "build", "-o", wardBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		panic("build ward: " + err.Error())
+	if wardBin, err = wardtest.Build(repoRoot, dir, false); err != nil {
+		panic(err)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -49,21 +44,8 @@ type result struct {
 // ward runs the built binary in dir with args and stdin.
 func ward(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), wardBin, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	r := wardtest.Run(t, wardBin, dir, stdin, args...)
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
 func decodeJSON(t *testing.T, s string) report.Result {
@@ -120,13 +102,7 @@ func TestGoldenExamples(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		wardtest.WriteTree(t, dir, map[string]string{name: content})
 		return name
 	}
 	clean := write("clean/np.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\nspec:\n  podSelector: {}\n")
@@ -223,11 +199,7 @@ spec:
 `,
 		"bad.yaml": "a: b\n  c: d\n",
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wardtest.WriteTree(t, dir, files)
 	r := ward(t, dir, "", "lint", "-o", "json", ".")
 	if r.code != exitInput {
 		t.Fatalf("exit %d, want %d (an input error): %s", r.code, exitInput, r.stderr)

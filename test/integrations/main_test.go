@@ -5,15 +5,12 @@
 package integrations
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/wardsec/ward/internal/wardtest"
 )
 
 // repoRoot is the checkout; ward runs there so paths in its output are repo-relative.
@@ -38,12 +35,8 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "remove the test binary:", err)
 		}
 	}()
-	wardBin = filepath.Join(dir, "ward")
-	build := exec.Command("go", "build", "-o", wardBin, "./cmd/ward")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build ward:", err)
+	if wardBin, err = wardtest.Build(repoRoot, dir, false); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
@@ -57,37 +50,15 @@ type result struct {
 // ward runs the binary in dir with args and stdin.
 func ward(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), wardBin, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run ward: %v", err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	r := wardtest.Run(t, wardBin, dir, stdin, args...)
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
 // writeTree writes files (path → content) under a new temporary directory.
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wardtest.WriteTree(t, dir, files)
 	return dir
 }
 
