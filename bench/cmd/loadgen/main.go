@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,6 +75,13 @@ func fatal(err error) {
 }
 
 func run(o options) error {
+	// Every in-flight request of an overloaded server holds a connection: let the load
+	// generator open as many as the system allows.
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(hack/e2e-assets.sh)")
 	}
@@ -176,9 +184,9 @@ func run(o options) error {
 		before := rssMiB(ward.Process.Pid)
 		m := attack(targets, tlsConfig, rate, o.duration)
 		after := rssMiB(ward.Process.Pid)
-		errs := "0"
+		errs := fmt.Sprint(failed(m))
 		if len(m.Errors) > 0 {
-			errs = strings.Join(m.Errors, "; ")
+			errs += " (" + errorKinds(m.Errors) + ")"
 		}
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.2f%% | %s | %.1f | %.1f |\n", rate, m.Requests,
@@ -331,6 +339,37 @@ func attack(targets []vegeta.Target, tlsConfig *tls.Config, rate int, d time.Dur
 	}
 	m.Close()
 	return &m
+}
+
+// failed counts the requests that did not get a 200.
+func failed(m *vegeta.Metrics) uint64 {
+	return m.Requests - uint64(m.StatusCodes["200"])
+}
+
+// errorKinds names the distinct kinds of error vegeta saw, without the addresses.
+func errorKinds(errs []string) string {
+	kinds := map[string]bool{}
+	for _, e := range errs {
+		switch {
+		case strings.Contains(e, "connection reset"):
+			kinds["connection reset"] = true
+		case strings.Contains(e, "Client.Timeout"), strings.Contains(e, "deadline exceeded"):
+			kinds["client timeout (10 s)"] = true
+		case strings.Contains(e, "too many open files"):
+			kinds["load generator out of file descriptors"] = true
+		default:
+			if len(e) > 60 {
+				e = e[:60] + "..."
+			}
+			kinds[e] = true
+		}
+	}
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
 }
 
 func waitReady(url string, timeout time.Duration) error {
