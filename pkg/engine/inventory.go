@@ -46,7 +46,10 @@ func NewInventory(items []InventoryItem) (*Inventory, error) {
 	values := make([]ast.Value, len(items))
 	errs := make([]error, len(items))
 	parallel(len(items), func(i int) {
-		values[i], errs[i] = ast.InterfaceToValue(items[i].Object)
+		if values[i], errs[i] = ast.InterfaceToValue(items[i].Object); errs[i] == nil {
+			// Evaluations share these values, as data and as input: see freeze.
+			freeze(values[i])
+		}
 	})
 	byObject := make(map[unsafe.Pointer]ast.Value, len(items))
 	namespaced := ast.NewObject()
@@ -69,6 +72,9 @@ func NewInventory(items []InventoryItem) (*Inventory, error) {
 		ast.Item(ast.StringTerm("namespace"), ast.NewTerm(namespaced)),
 		ast.Item(ast.StringTerm("cluster"), ast.NewTerm(cluster)),
 	))))
+	// data, inventory, namespace|cluster, namespace, apiVersion, kind: the objects
+	// below are frozen already.
+	freezeLevels(data, 6)
 	return &Inventory{store: inmem.NewFromASTObject(data), values: byObject}, nil
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -15,11 +16,13 @@ import (
 // scan of the namespace's policies, for every object of the namespace: quadratic in the
 // size of the manifest set. With the memo it is computed once per namespace.
 //
-// Only results keyed by scalars are shared: a complete rule, a partial rule at a scalar
-// key, or a function called with scalar arguments (a namespace name, an apiVersion).
-// Functions called with an object (a container, a whole review) are left to OPA's own
-// per-query cache: their keys never repeat across objects, and keeping them would hold
-// every object's garbage for the whole run.
+// Results keyed by scalars are shared at once: a complete rule, a partial rule at a
+// scalar key, a function called with scalar arguments (a namespace name, an apiVersion).
+// A result keyed by a composite value (a function called with an object) is shared only
+// once the same key has come back in a later query: the inventory's subtree of one
+// namespace, passed to a helper, comes back for every object of the namespace; the
+// object under review never comes back, and keeping such results would hold every
+// object for the whole run.
 //
 // A query's results join the memo only when the query succeeds, so that a rule error
 // (a conflict between two definitions of a function) is reported the same way on every
@@ -174,11 +177,12 @@ func withOtherThanInput(r *ast.Rule) bool {
 	return found
 }
 
-// lookup returns the pure rule node a virtual cache key refers to and the scalar key
-// terms below it; ok is false when the key must not be memoized.
-func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, ok bool) {
+// lookup returns the pure rule node a virtual cache key refers to and the key terms
+// below it (a partial rule's key, a function's arguments); ok is false when the key must
+// not be memoized. scalar says whether every key term is a scalar.
+func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, scalar, ok bool) {
 	if p == nil || len(key) == 0 {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	path, rest := key, []*ast.Term(nil)
 	if fn, isRef := key[0].Value.(ast.Ref); isRef {
@@ -186,34 +190,43 @@ func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, ok bool)
 		path, rest = fn, key[1:]
 	}
 	if len(path) == 0 || !path[0].Equal(ast.DefaultRootDocument) {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	n := p.root
 	i := 1
 	for ; i < len(path) && !n.pure; i++ {
 		s, isStr := path[i].Value.(ast.String)
 		if !isStr {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		if n = n.children[string(s)]; n == nil {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 	}
 	if !n.pure {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if i < len(path) {
 		if len(rest) > 0 {
-			return nil, nil, false // a function ref that goes below a rule
+			return nil, nil, false, false // a function ref that goes below a rule
 		}
 		rest = path[i:]
 	}
+	scalar = true
 	for _, t := range rest {
-		if !ast.IsScalar(t.Value) {
-			return nil, nil, false
+		switch v := t.Value.(type) {
+		case ast.Null, ast.Boolean, ast.Number, ast.String:
+		case ast.Object, *ast.Array, ast.Set:
+			// Composite keys: ground values only (not OPA's cache-scope markers).
+			if !v.IsGround() {
+				return nil, nil, false, false
+			}
+			scalar = false
+		default:
+			return nil, nil, false, false
 		}
 	}
-	return n, rest, true
+	return n, rest, scalar, true
 }
 
 // memo holds the shared results for one inventory state.
@@ -221,10 +234,17 @@ type memo struct {
 	p   *purity
 	gen uint64 // the inventory state it belongs to
 	mu  sync.RWMutex
-	// entries are keyed by rule node and the hash of the scalar key terms.
+	// entries are keyed by rule node and the hash of the key terms.
 	entries map[memoKey][]memoEntry
 	n       int
+	// proposed remembers, by hash, the composite keys queries offered results for; such
+	// a result is kept the second time its key turns up (see commit). A fixed table:
+	// a collision only forgets a key.
+	proposed []uint64
 }
+
+// proposedSlots is the size of memo.proposed (a power of two).
+const proposedSlots = 1 << 16
 
 type memoKey struct {
 	node *pureNode
@@ -276,6 +296,10 @@ func (m *memo) commit(puts []memoPut) {
 	if len(puts) == 0 {
 		return
 	}
+	// A composite key counts once per query, however often the query computed it
+	// (each rule's "with input.parameters" copies the review, and with it every key
+	// taken from it).
+	var batch map[memoKey]bool
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range puts {
@@ -283,6 +307,27 @@ func (m *memo) commit(puts []memoPut) {
 			return
 		}
 		k := memoKey{p.node, hashTerms(p.key)}
+		if !p.scalar {
+			// A composite key is kept only once it repeats across queries: the
+			// inventory's subtree of a namespace does, the object under review never
+			// does, and keeping those would hold every object for the whole run.
+			if batch == nil {
+				batch = map[memoKey]bool{}
+			}
+			if batch[k] {
+				continue
+			}
+			batch[k] = true
+			if m.proposed == nil {
+				m.proposed = make([]uint64, proposedSlots)
+			}
+			h := uint64(k.hash)*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(k.node)))
+			slot := &m.proposed[h%proposedSlots]
+			if *slot != h|1 {
+				*slot = h | 1 // never 0, the empty slot
+				continue
+			}
+		}
 		dup := false
 		for _, e := range m.entries[k] {
 			if termsEqual(e.key, p.key) {
@@ -291,6 +336,12 @@ func (m *memo) commit(puts []memoPut) {
 			}
 		}
 		if !dup {
+			for _, t := range p.key {
+				freeze(t.Value)
+			}
+			if p.value != nil {
+				freeze(p.value.Value)
+			}
 			m.entries[k] = append(m.entries[k], memoEntry{key: p.key, value: p.value})
 			m.n++
 		}
@@ -298,9 +349,10 @@ func (m *memo) commit(puts []memoPut) {
 }
 
 type memoPut struct {
-	node  *pureNode
-	key   []*ast.Term
-	value *ast.Term
+	node   *pureNode
+	key    []*ast.Term
+	value  *ast.Term
+	scalar bool
 }
 
 // queryCache is the topdown.VirtualCache of one query: OPA's own cache, with the memo
@@ -320,7 +372,7 @@ func (c *queryCache) Push() { c.local.Push() }
 func (c *queryCache) Pop()  { c.local.Pop() }
 
 func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
-	if node, rest, ok := c.m.p.lookup(ref); ok {
+	if node, rest, _, ok := c.m.p.lookup(ref); ok {
 		if v, undefined, hit := c.m.get(node, rest); hit {
 			return v, undefined
 		}
@@ -330,8 +382,8 @@ func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
 
 func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
 	c.local.Put(ref, value)
-	if node, rest, ok := c.m.p.lookup(ref); ok {
-		c.puts = append(c.puts, memoPut{node: node, key: append([]*ast.Term(nil), rest...), value: value})
+	if node, rest, scalar, ok := c.m.p.lookup(ref); ok {
+		c.puts = append(c.puts, memoPut{node: node, key: append([]*ast.Term(nil), rest...), value: value, scalar: scalar})
 	}
 }
 
@@ -339,3 +391,33 @@ func (c *queryCache) Keys() []ast.Ref { return c.local.Keys() }
 
 // done joins this query's memoizable results to the memo.
 func (c *queryCache) done() { c.m.commit(c.puts) }
+
+// freeze makes v safe to share between goroutines. OPA sorts the keys of an object or a
+// set in place the first time it needs them in order (a comparison, an ordered walk),
+// while other code reads them unsorted (Copy, which "with" applies to input; set
+// union). A value that other evaluations may read at the same time, an inventory object
+// or a memoized result, is therefore sorted through before it is shared: later sorts
+// find nothing to do and write nothing.
+func freeze(v ast.Value) {
+	switch x := v.(type) {
+	case ast.Object:
+		x.Foreach(func(k, v *ast.Term) {
+			freeze(k.Value)
+			freeze(v.Value)
+		})
+	case ast.Set:
+		x.Foreach(func(t *ast.Term) { freeze(t.Value) })
+	case *ast.Array:
+		x.Foreach(func(t *ast.Term) { freeze(t.Value) })
+	}
+}
+
+// freezeLevels freezes the first levels of nested objects of v only, for a tree whose
+// leaves are frozen already.
+func freezeLevels(v ast.Value, levels int) {
+	o, ok := v.(ast.Object)
+	if !ok || levels == 0 {
+		return
+	}
+	o.Foreach(func(_, v *ast.Term) { freezeLevels(v.Value, levels-1) })
+}

@@ -67,20 +67,66 @@ chain1 := uses_impure("x")
 	}
 	for name, pure := range want {
 		ref := ast.MustParseRef("data.p." + name)
-		_, _, ok := p.lookup(ref)
+		_, _, _, ok := p.lookup(ref)
 		if ok != pure {
 			t.Errorf("%s: memoizable %v, want %v", name, ok, pure)
 		}
 	}
-	// A function is memoized only with scalar arguments.
+	// A function's arguments are scalars, or ground composites (kept only when they
+	// repeat; see TestMemoCompositeKeys), never anything else.
 	fn := ast.Ref{ast.NewTerm(ast.MustParseRef("data.p.by_name")), ast.StringTerm("ns1")}
-	if _, _, ok := p.lookup(fn); !ok {
-		t.Error("by_name(\"ns1\") is not memoizable")
+	if _, _, scalar, ok := p.lookup(fn); !ok || !scalar {
+		t.Errorf("by_name(\"ns1\"): memoizable %v, scalar %v", ok, scalar)
 	}
 	fn = ast.Ref{ast.NewTerm(ast.MustParseRef("data.p.by_name")), ast.ObjectTerm()}
-	if _, _, ok := p.lookup(fn); ok {
-		t.Error("by_name({}) is memoizable: objects as keys would keep every object alive")
+	if _, _, scalar, ok := p.lookup(fn); !ok || scalar {
+		t.Errorf("by_name({}): memoizable %v, scalar %v", ok, scalar)
 	}
+	fn = ast.Ref{ast.NewTerm(ast.MustParseRef("data.p.by_name")), ast.VarTerm("x")}
+	if _, _, _, ok := p.lookup(fn); ok {
+		t.Error("by_name(x) is memoizable")
+	}
+}
+
+// TestMemoCompositeKeys: a result keyed by a composite value joins the memo the second
+// time its key comes back, never the first.
+func TestMemoCompositeKeys(t *testing.T) {
+	c := compileForTest(t, `package p
+
+f(x) := count(x) if true
+`)
+	m := newMemo(analyse(c), 0)
+	fn := ast.NewTerm(ast.MustParseRef("data.p.f"))
+	once := ast.ObjectTerm(ast.Item(ast.StringTerm("a"), ast.IntNumberTerm(1)))
+	put := func(arg *ast.Term) {
+		q := newQueryCache(m)
+		q.Put(ast.Ref{fn, arg}, ast.IntNumberTerm(1))
+		q.done()
+	}
+	get := func(arg *ast.Term) bool {
+		_, _, hit := m.get(mustLookup(t, m.p, ast.Ref{fn, arg}))
+		return hit
+	}
+	put(once)
+	if get(once) {
+		t.Fatal("a composite key was kept the first time")
+	}
+	put(ast.ObjectTerm(ast.Item(ast.StringTerm("a"), ast.IntNumberTerm(1)))) // equal, not the same
+	if !get(once) {
+		t.Fatal("a composite key that came back was not kept")
+	}
+	if get(ast.ObjectTerm()) {
+		t.Fatal("another key hit")
+	}
+}
+
+func mustLookup(t *testing.T, p *purity, key ast.Ref) (*pureNode, []*ast.Term) {
+	t.Helper()
+	n, rest, _, ok := p.lookup(key)
+	if !ok {
+		t.Fatalf("%v is not memoizable", key)
+	}
+	return n, rest
 }
 
 // TestPurityRefusesDataWith: a rule that replaces data or a function with "with" makes
