@@ -8,7 +8,7 @@ package ward.main
 
 violations contains result if {
 	some name, params in input.rules
-	found := data.ward.rules[name].violation with input.parameters as params
+	found := data.ward.rules[name].violation with input as {"review": input.review, "parameters": params}
 	some v in found
 	result := {"rule": name, "msg": v.msg, "details": object.get(v, "details", {})}
 }

@@ -74,6 +74,7 @@ _aks_type := "microsoft.containerservice/managedclusters"
 # _values are the CIDR texts of the reviewed object, each with its object path and
 # whether a single address without prefix length is accepted by its field.
 _values contains v if {
+	input.review.object.kind == "NetworkPolicy"
 	netpol.is_network_policy(_object)
 	some b in netpol.ip_blocks(_object)
 	is_string(b.ipBlock.cidr)
@@ -81,6 +82,7 @@ _values contains v if {
 }
 
 _values contains v if {
+	input.review.object.kind == "NetworkPolicy"
 	netpol.is_network_policy(_object)
 	some b in netpol.ip_blocks(_object)
 	some k, e in _list(b.ipBlock, "except")
@@ -89,6 +91,7 @@ _values contains v if {
 }
 
 _values contains v if {
+	input.review.object.kind == "Service"
 	k8s.group_kind(_object) == ["", "Service"]
 	some k, s in _list(object.get(_object, "spec", {}), "loadBalancerSourceRanges")
 	is_string(s)
@@ -96,6 +99,7 @@ _values contains v if {
 }
 
 _values contains v if {
+	input.review.object.kind == "Service"
 	k8s.group_kind(_object) == ["", "Service"]
 	ranges := _object.metadata.annotations[_lb_annotation]
 	is_string(ranges)
@@ -145,6 +149,7 @@ violation contains {"msg": msg, "details": {"path": v.path}} if {
 
 # ipBlock.except entries must lie strictly inside their cidr.
 violation contains {"msg": msg, "details": {"path": path}} if {
+	input.review.object.kind == "NetworkPolicy"
 	netpol.is_network_policy(_object)
 	some b in netpol.ip_blocks(_object)
 	cidr := b.ipBlock.cidr

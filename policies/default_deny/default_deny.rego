@@ -108,11 +108,12 @@ _advice(types) := sprintf(
 
 # A pod-bearing object created or updated in a namespace without deny-all policies.
 violation contains {"msg": msg, "details": {"path": ["metadata", "namespace"], "key": ns}} if {
+	input.review.object.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
 	k8s.operation(input.review) in {"CREATE", "UPDATE"}
 	k8s.is_pod_bearing(input.review.object)
 	ns := _namespace
 	ns != ""
-	missing := [t | some t in _required; not _covered(_policies, t)]
+	missing := [t | some t in _required; not _ns_covered(ns, t)]
 	count(missing) > 0
 	msg := sprintf(
 		"namespace %q has no default-deny NetworkPolicy for %s: %s",
@@ -123,6 +124,7 @@ violation contains {"msg": msg, "details": {"path": ["metadata", "namespace"], "
 # In the cluster: a NetworkPolicy update or deletion that removes the namespace's last
 # deny-all policy while workloads remain.
 violation contains {"msg": msg, "details": {"path": path, "key": ns}} if {
+	input.review.oldObject.kind == "NetworkPolicy"
 	op := k8s.operation(input.review)
 	op in {"UPDATE", "DELETE"}
 	old := input.review.oldObject
@@ -163,3 +165,11 @@ _namespace_going_away if {
 _namespace_going_away if {
 	data.inventory.cluster.v1.Namespace[_namespace].metadata.deletionTimestamp
 }
+
+# _ns_covered says whether namespace ns holds a deny-all policy for direction type. It is
+# a function of the namespace name alone, always true or false, so that ward computes it
+# once per namespace and not once per object.
+_ns_covered(ns, type) := true if {
+	some p in netpol.policies(object.get(data.inventory.namespace, ns, {}))
+	netpol.denies_all(p.object, type)
+} else := false

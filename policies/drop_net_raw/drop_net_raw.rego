@@ -68,7 +68,6 @@ package ward.rules.drop_net_raw
 
 import data.ward.lib.k8s
 
-# _required is the set of capabilities that must be dropped, canonical names.
 _required := {k8s.capability(name) | some name in _required_param; is_string(name)}
 
 _required_param := p if {
@@ -78,62 +77,79 @@ _required_param := p if {
 
 _required_text := concat(", ", sort(_required))
 
-# _containers are the containers checked: those of a pod-bearing object under review
-# (never on DELETE), Windows pods left out.
-_containers contains c if {
+_obj := input.review.object
+
+_spec_path := k8s.pod_spec_path(_obj.apiVersion, _obj.kind)
+
+_spec := s if {
 	k8s.operation(input.review) != "DELETE"
-	some c in k8s.containers(input.review.object)
-	not k8s.is_windows_pod(c.pod_spec)
+	s := object.get(_obj, _spec_path, null)
+	is_object(s)
+	not k8s.is_windows_pod(s)
 }
 
-_drops(container, _) if "ALL" in k8s.capabilities(container, "drop")
+_fields := {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
 
-_drops(container, cap) if cap in k8s.capabilities(container, "drop")
+# _checked yields [field, index, container] for every container of the pod spec.
+_checked contains [field, i, c] if {
+	some field, _ in _fields
+	list := _spec[field]
+	is_array(list)
+	some i, c in list
+	is_object(c)
+}
 
-_capabilities_path := ["securityContext", "capabilities"]
+_name(c, _) := c.name if is_string(c.name)
+
+_name(c, i) := sprintf("#%d", [i]) if not is_string(object.get(c, "name", null))
+
+_caps(c, field) := {k8s.capability(x) | some x in c.securityContext.capabilities[field]}
+
+_path(field, i, rest) := array.concat(array.concat(_spec_path, [field, i]), rest)
 
 violation contains {"msg": msg, "details": {"path": path}} if {
-	some c in _containers
-	missing := {cap | some cap in _required; not _drops(c.container, cap)}
+	input.review.object.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
+	some [field, i, c] in _checked
+	drop := _caps(c, "drop")
+	not "ALL" in drop
+	missing := _required - drop
 	count(missing) > 0
-	msg := sprintf("%s %q does not drop %s", [c.type, c.name, concat(", ", sort(missing))])
-	path := array.concat(c.path, array.concat(_capabilities_path, ["drop"]))
+	msg := sprintf("%s %q does not drop %s", [_fields[field], _name(c, i), concat(", ", sort(missing))])
+	path := _path(field, i, ["securityContext", "capabilities", "drop"])
 }
 
 violation contains {"msg": msg, "details": {"path": path}} if {
-	some c in _containers
-	some i, name in _add_list(c.container)
+	input.review.object.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
+	some [field, i, c] in _checked
+	some k, name in c.securityContext.capabilities.add
 	cap := k8s.capability(name)
 	cap != "ALL"
 	cap in _required
-	msg := sprintf("%s %q adds %s back in securityContext.capabilities.add", [c.type, c.name, cap])
-	path := array.concat(c.path, array.concat(_capabilities_path, ["add", i]))
+	msg := sprintf("%s %q adds %s back in securityContext.capabilities.add", [_fields[field], _name(c, i), cap])
+	path := _path(field, i, ["securityContext", "capabilities", "add", k])
 }
 
 violation contains {"msg": msg, "details": {"path": path}} if {
+	input.review.object.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
 	count(_required) > 0
-	some c in _containers
-	some i, name in _add_list(c.container)
+	some [field, i, c] in _checked
+	some k, name in c.securityContext.capabilities.add
 	k8s.capability(name) == "ALL"
 	msg := sprintf(
 		"%s %q adds ALL capabilities back (%s among them) in securityContext.capabilities.add",
-		[c.type, c.name, _required_text],
+		[_fields[field], _name(c, i), _required_text],
 	)
-	path := array.concat(c.path, array.concat(_capabilities_path, ["add", i]))
+	path := _path(field, i, ["securityContext", "capabilities", "add", k])
 }
 
 violation contains {"msg": msg, "details": {"path": path}} if {
+	input.review.object.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
 	count(_required) > 0
-	some c in _containers
-	c.container.securityContext.privileged == true
+	some [field, i, c] in _checked
+	c.securityContext.privileged == true
 	msg := sprintf(
 		"%s %q is privileged, which grants every capability (%s among them) whatever it drops",
-		[c.type, c.name, _required_text],
+		[_fields[field], _name(c, i), _required_text],
 	)
-	path := array.concat(c.path, ["securityContext", "privileged"])
-}
-
-_add_list(container) := list if {
-	list := object.get(container, ["securityContext", "capabilities", "add"], [])
-	is_array(list)
+	path := _path(field, i, ["securityContext", "privileged"])
 }

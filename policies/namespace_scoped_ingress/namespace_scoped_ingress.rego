@@ -40,6 +40,7 @@ import data.ward.lib.k8s
 import data.ward.lib.netpol
 
 violation contains {"msg": msg, "details": {"path": path}} if {
+	input.review.object.kind == "NetworkPolicy"
 	k8s.operation(input.review) != "DELETE"
 	policy := input.review.object
 	netpol.is_network_policy(policy)
