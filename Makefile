@@ -67,6 +67,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
 bench: build ## The benchmark: ward vs Conftest vs the parse and evaluation floors (see BENCHMARKS.md).
 	bench/run.sh
 
+.PHONY: bench-webhook
+bench-webhook: ## ward serve under load over TLS: 200, 1,000 and 2,000 AdmissionReviews/s.
+	KUBEBUILDER_ASSETS="$$(hack/e2e-assets.sh)" $(GO) run ./bench/cmd/loadgen
+
 .PHONY: bench-go
 bench-go: ## Go micro-benchmarks (loader, engine per object, handler) for benchstat.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./webhook/...
