@@ -110,7 +110,6 @@ func referenceCIDR(s string) string {
 	return fmt.Sprintf("CIDR %q is not a valid CIDR (address/prefix-length, e.g. \"10.0.0.0/24\")", s)
 }
 
-
 // prefixText writes a prefix from fuzzed bytes: 16 or more bytes make an IPv6 address,
 // fewer an IPv4 one (zero-padded); the length is taken modulo the family's bits + 1.
 func prefixText(addr []byte, bits uint8) string {
