@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/wardsec/ward/internal/parallel"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -343,20 +343,7 @@ func annotationsOf(obj map[string]any) map[string]string {
 // that has one (so default-deny names each namespace once).
 func (ev *Evaluator) EvaluateAll(ctx context.Context, reviews []Review) []Outcome {
 	out := make([]Outcome, len(reviews))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(reviews), 1)) {
-		wg.Go(func() {
-			for i := range next {
-				out[i] = ev.Evaluate(ctx, reviews[i])
-			}
-		})
-	}
-	for i := range reviews {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(reviews), func(i int) { out[i] = ev.Evaluate(ctx, reviews[i]) })
 	dedup(out)
 	return out
 }

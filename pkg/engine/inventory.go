@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
+
+	"github.com/wardsec/ward/internal/parallel"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage"
@@ -45,7 +45,7 @@ type InventoryItem struct {
 func NewInventory(items []InventoryItem) (*Inventory, error) {
 	values := make([]ast.Value, len(items))
 	errs := make([]error, len(items))
-	parallel(len(items), func(i int) {
+	parallel.For(len(items), func(i int) {
 		if values[i], errs[i] = ast.InterfaceToValue(items[i].Object); errs[i] == nil {
 			// Evaluations share these values, as data and as input: see freeze.
 			freeze(values[i])
@@ -95,31 +95,6 @@ func (inv *Inventory) value(obj map[string]any) ast.Value {
 		return inv.values[p]
 	}
 	return nil
-}
-
-// parallel calls f(0) ... f(n-1) on every core.
-func parallel(n int, f func(int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // child returns obj[key], creating an empty object there if needed.

@@ -5,10 +5,9 @@ package lint
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+
+	"github.com/wardsec/ward/internal/parallel"
 
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
@@ -109,23 +108,16 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 // for all of its findings; the parse is let go as soon as they are placed.
 func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) [][]manifest.Position {
 	positions := make([][]manifest.Position, len(outcomes))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(outcomes)) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(outcomes); i = int(next.Add(1)) - 1 {
-				vs := slices.Concat(outcomes[i].Violations, outcomes[i].Exempted)
-				if len(vs) == 0 {
-					continue
-				}
-				positions[i] = make([]manifest.Position, len(vs))
-				for j, v := range vs {
-					positions[i][j] = objects[i].Locate(v.Path)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(len(outcomes), func(i int) {
+		vs := slices.Concat(outcomes[i].Violations, outcomes[i].Exempted)
+		if len(vs) == 0 {
+			return
+		}
+		positions[i] = make([]manifest.Position, len(vs))
+		for j, v := range vs {
+			positions[i][j] = objects[i].Locate(v.Path)
+		}
+	})
 	return positions
 }
 

@@ -8,9 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
+
+	"github.com/wardsec/ward/internal/parallel"
 )
 
 // DefaultMaxFileSize is the largest file ward reads unless told otherwise.
@@ -64,24 +64,13 @@ func Read(ctx context.Context, paths []string, opts Options) *Set {
 	}
 	results := make([]fileResult, len(files))
 
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
-		wg.Go(func() {
-			for i := range next {
-				results[i] = readOne(files[i], opts)
-			}
-		})
-	}
-	for i := range files {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			results[i].errs = []*Error{{File: files[i], Err: ctx.Err()}}
+	parallel.For(len(files), func(i int) {
+		if err := ctx.Err(); err != nil {
+			results[i].errs = []*Error{{File: files[i], Err: err}}
+			return
 		}
-	}
-	close(next)
-	wg.Wait()
+		results[i] = readOne(files[i], opts)
+	})
 
 	set.Files = len(files)
 	for _, r := range results {
