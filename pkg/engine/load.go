@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/wardsec/ward/policies"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -63,4 +65,11 @@ func loadDir(dir string, withTests bool) (map[string]*ast.Module, error) {
 		return nil, fmt.Errorf("policy directory %s: not a directory", dir)
 	}
 	return loadFS(os.DirFS(dir), filepath.ToSlash(dir), withTests)
+}
+
+// Library parses the embedded rule library, tests left out, exactly as New loads it.
+// The benchmark's evaluation floor compiles it with OPA alone, to measure what OPA costs
+// without ward around it.
+func Library() (map[string]*ast.Module, error) {
+	return loadFS(policies.FS, embeddedPrefix, false)
 }

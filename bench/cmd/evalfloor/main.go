@@ -13,11 +13,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -28,7 +25,6 @@ import (
 	"github.com/wardsec/ward/bench/internal/measure"
 	"github.com/wardsec/ward/pkg/engine"
 	"github.com/wardsec/ward/pkg/manifest"
-	"github.com/wardsec/ward/policies"
 )
 
 func main() {
@@ -100,7 +96,7 @@ func run(ctx context.Context, paths []string) error {
 		ast.Item(ast.StringTerm("namespace"), ast.NewTerm(namespaced)),
 		ast.Item(ast.StringTerm("cluster"), ast.NewTerm(cluster)),
 	)))
-	modules, err := loadPolicies()
+	modules, err := engine.Library()
 	if err != nil {
 		return err
 	}
@@ -178,34 +174,4 @@ func child(obj ast.Object, key string) ast.Object {
 	o := ast.NewObject()
 	obj.Insert(k, ast.NewTerm(o))
 	return o
-}
-
-// loadPolicies parses the embedded rule library, tests left out, as ward loads it.
-func loadPolicies() (map[string]*ast.Module, error) {
-	modules := map[string]*ast.Module{}
-	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if path.Ext(p) != ".rego" || strings.HasSuffix(p, "_test.rego") {
-			return nil
-		}
-		src, err := fs.ReadFile(policies.FS, p)
-		if err != nil {
-			return err
-		}
-		m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			return err
-		}
-		modules[p] = m
-		return nil
-	})
-	return modules, err
 }
