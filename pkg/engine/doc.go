@@ -5,5 +5,7 @@
 // The flow: New compiles the embedded library and user policies and reads the rules'
 // METADATA into a registry. Prepare binds the compiled rules to an Inventory (the other
 // objects known, data.inventory) and returns an Evaluator, which evaluates Reviews
-// concurrently with one prepared query.
+// concurrently: each enabled rule's violation set is its own compiled query, run
+// straight through OPA's evaluator, and only on reviews of the kinds the rule can
+// judge (dispatch.go).
 package engine

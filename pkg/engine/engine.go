@@ -26,9 +26,6 @@ const rulesPackage = "ward.rules."
 // cannot collide with a user's --policy directory path.
 const embeddedPrefix = "embedded:policies"
 
-// entrypoint is the single query: every violation of every enabled rule.
-const entrypoint = "data.ward.main.violations"
-
 // Options configure New.
 type Options struct {
 	// PolicyDirs are user rule directories (--policy), loaded beside the embedded library.
@@ -44,6 +41,9 @@ type Engine struct {
 	log      logr.Logger
 	// purity says which rules may be memoized across evaluations (memo.go).
 	purity *purity
+	// kinds says, by rule package, which reviews a rule can find anything in
+	// (dispatch.go).
+	kinds map[string]kindFilter
 }
 
 // New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
@@ -72,7 +72,7 @@ func New(_ context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{compiler: compiler, registry: reg, log: opts.Logger, purity: analyse(compiler)}, nil
+	return &Engine{compiler: compiler, registry: reg, log: opts.Logger, purity: analyse(compiler), kinds: dispatch(compiler, reg)}, nil
 }
 
 // Rules returns the registry of every loaded rule.

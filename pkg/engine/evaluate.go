@@ -3,19 +3,17 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/wardsec/ward/internal/parallel"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/wardsec/ward/pkg/rules"
 )
@@ -67,27 +65,38 @@ type Outcome struct {
 type Evaluator struct {
 	engine   *Engine
 	inv      *Inventory
-	query    rego.PreparedEvalQuery
-	rules    ast.Value // input.rules: package name -> parameters, enabled rules only
-	enabled  []*rules.Rule
+	rules    []preparedRule // the enabled rules, in registry order
 	excluded map[string]bool
-	// single holds one prepared input.rules per rule, for isolating a failing rule.
-	single map[string]ast.Value
 	// memo shares input-independent results across evaluations (memo.go); it is
 	// replaced whenever the inventory changes.
 	memo atomic.Pointer[memo]
 }
 
+// preparedRule is one enabled rule, ready to evaluate: its compiled query and its
+// parameters. Each rule is its own query, evaluated with its own input
+// {"review": ..., "parameters": ...}: no rule replaces input with "with" (which makes
+// OPA copy the input and drop its caches), a failing rule fails alone, and a rule whose
+// kinds cannot match the review is not evaluated at all (dispatch.go).
+type preparedRule struct {
+	rule   *rules.Rule
+	query  ast.Body
+	params *ast.Term
+	kinds  kindFilter
+}
+
+// resultVar is the variable the rule queries bind their violation set to.
+var resultVar = ast.Var("violations")
+
 // Prepare binds the compiled rules to an inventory and settings. It is cheap next to
-// New: the rules are compiled already; only the query is prepared.
-func (e *Engine) Prepare(ctx context.Context, inv *Inventory, s Settings) (*Evaluator, error) {
+// New: the rules are compiled already; only the queries are.
+func (e *Engine) Prepare(_ context.Context, inv *Inventory, s Settings) (*Evaluator, error) {
 	if inv == nil {
 		var err error
 		if inv, err = NewInventory(nil); err != nil {
 			return nil, err
 		}
 	}
-	ev := &Evaluator{engine: e, inv: inv, excluded: map[string]bool{}, single: map[string]ast.Value{}}
+	ev := &Evaluator{engine: e, inv: inv, excluded: map[string]bool{}}
 	for _, ns := range s.ExcludedNamespaces {
 		ev.excluded[ns] = true
 	}
@@ -95,7 +104,6 @@ func (e *Engine) Prepare(ctx context.Context, inv *Inventory, s Settings) (*Eval
 	if ids == nil {
 		ids = e.registry.IDs()
 	}
-	all := ast.NewObject()
 	for _, id := range ids {
 		rule, ok := e.registry.Get(id)
 		if !ok {
@@ -110,20 +118,14 @@ func (e *Engine) Prepare(ctx context.Context, inv *Inventory, s Settings) (*Eval
 		if err != nil {
 			return nil, fmt.Errorf("parameters of %s: %w", id, err)
 		}
-		all.Insert(ast.StringTerm(rule.Package), ast.NewTerm(pv))
-		ev.single[id] = ast.NewObject(ast.Item(ast.StringTerm(rule.Package), ast.NewTerm(pv)))
-		ev.enabled = append(ev.enabled, rule)
+		freeze(pv)
+		ref := ast.MustParseRef("data.ward.rules").Append(ast.StringTerm(rule.Package)).Append(ast.StringTerm("violation"))
+		query, err := e.compiler.QueryCompiler().Compile(ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(ref))))
+		if err != nil {
+			return nil, fmt.Errorf("prepare rule %s: %w", id, err)
+		}
+		ev.rules = append(ev.rules, preparedRule{rule: rule, query: query, params: ast.NewTerm(pv), kinds: e.kinds[rule.Package]})
 	}
-	ev.rules = all
-	q, err := rego.New(
-		rego.Query(entrypoint),
-		rego.Compiler(e.compiler),
-		rego.Store(inv.store),
-	).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("prepare query: %w", err)
-	}
-	ev.query = q
 	return ev, nil
 }
 
@@ -141,24 +143,38 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 	// through the memo are those of the state this evaluation reads.
 	ev.inv.rw.RLock()
 	defer ev.inv.rw.RUnlock()
-	found, err := ev.eval(ctx, review, ev.rules)
 	var out Outcome
+	txn, err := ev.inv.store.NewTransaction(ctx)
 	if err != nil {
-		// One rule failed and took the query with it: evaluate the rules one by one so
-		// the failing one is named and the others still report.
-		found = nil
-		for _, rule := range ev.enabled {
-			vs, err := ev.eval(ctx, review, ev.single[rule.ID])
-			if err != nil {
-				var re RuleError
-				if !errors.As(err, &re) {
-					re = RuleError{RuleID: rule.ID, Err: err}
-				}
-				out.Errors = append(out.Errors, re)
-				continue
-			}
-			found = append(found, vs...)
+		return Outcome{Errors: []RuleError{{RuleID: "*", Err: fmt.Errorf("read inventory: %w", err)}}}
+	}
+	defer ev.inv.store.Abort(ctx, txn)
+	// A deadline or cancellation of ctx stops the rule being evaluated (the webhook's
+	// evaluation timeout); OPA's evaluator polls a Cancel, not the context.
+	var cancel topdown.Cancel
+	if ctx.Done() != nil {
+		cancel = topdown.NewCancel()
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		defer stop()
+	}
+	reviewTerm := ast.NewTerm(review)
+	objectKind, oldKind := kindOf(r.Object), kindOf(r.OldObject)
+	var found []Violation
+	for i := range ev.rules {
+		pr := &ev.rules[i]
+		if !pr.kinds.admits(objectKind, oldKind) {
+			continue
 		}
+		if err := ctx.Err(); err != nil {
+			out.Errors = append(out.Errors, RuleError{RuleID: pr.rule.ID, Err: err})
+			continue
+		}
+		vs, err := ev.eval(ctx, txn, cancel, pr, reviewTerm)
+		if err != nil {
+			out.Errors = append(out.Errors, RuleError{RuleID: pr.rule.ID, Err: err})
+			continue
+		}
+		found = append(found, vs...)
 	}
 	annotations := annotationsOf(r.subject())
 	for _, v := range found {
@@ -172,24 +188,45 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 	return out
 }
 
-func (ev *Evaluator) eval(ctx context.Context, review ast.Value, rulesValue ast.Value) ([]Violation, error) {
+// eval evaluates one rule's query on one review, straight through OPA's evaluator:
+// the rego package's per-call set-up (a transaction, metrics, converting results to
+// JSON) costs as much as a small rule.
+func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel topdown.Cancel, pr *preparedRule, review *ast.Term) ([]Violation, error) {
 	input := ast.NewObject(
-		ast.Item(ast.StringTerm("review"), ast.NewTerm(review)),
-		ast.Item(ast.StringTerm("rules"), ast.NewTerm(rulesValue)),
+		ast.Item(ast.InternedTerm("review"), review),
+		ast.Item(ast.InternedTerm("parameters"), pr.params),
 	)
 	cache := newQueryCache(ev.currentMemo())
-	rs, err := ev.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalVirtualCache(cache))
+	q := topdown.NewQuery(pr.query).
+		WithCompiler(ev.engine.compiler).
+		WithStore(ev.inv.store).
+		WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).
+		WithVirtualCache(cache).
+		WithCancel(cancel)
+	var set ast.Set
+	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
+		t := qr[resultVar]
+		if t == nil {
+			return nil
+		}
+		s, ok := t.Value.(ast.Set)
+		if !ok {
+			return fmt.Errorf("violation is %s, want a set", ast.ValueName(t.Value))
+		}
+		set = s
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	cache.done()
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+	if set == nil || set.Len() == 0 {
 		return nil, nil
 	}
-	set, _ := rs[0].Expressions[0].Value.([]any)
-	out := make([]Violation, 0, len(set))
-	for _, item := range set {
-		v, err := ev.violation(item)
+	out := make([]Violation, 0, set.Len())
+	for _, item := range set.Slice() {
+		v, err := violationOf(pr.rule.ID, item.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -214,45 +251,67 @@ func (ev *Evaluator) currentMemo() *memo {
 	return m
 }
 
-func (ev *Evaluator) violation(item any) (Violation, error) {
-	m, _ := item.(map[string]any)
-	pkg, _ := m["rule"].(string)
-	rule, ok := ev.engine.registry.ByPackage(pkg)
+// violationOf reads one member of a rule's violation set:
+// {"msg": string, "details": {"path": [...], "key": string}}.
+func violationOf(ruleID string, item ast.Value) (Violation, error) {
+	obj, ok := item.(ast.Object)
 	if !ok {
-		return Violation{}, fmt.Errorf("violation from unknown rule package %q", pkg)
+		return Violation{}, fmt.Errorf("violation is %s, want an object", ast.ValueName(item))
 	}
-	v := Violation{RuleID: rule.ID}
-	switch msg := m["msg"].(type) {
-	case string:
-		v.Message = msg
-	default:
-		return Violation{}, RuleError{RuleID: rule.ID, Err: fmt.Errorf("violation msg is %T, want a string", msg)}
+	v := Violation{RuleID: ruleID}
+	msg, ok := termString(obj.Get(ast.InternedTerm("msg")))
+	if !ok {
+		return Violation{}, fmt.Errorf("violation msg is %s, want a string", valueName(obj.Get(ast.InternedTerm("msg"))))
 	}
-	details, _ := m["details"].(map[string]any)
-	if p, ok := details["path"].([]any); ok {
-		v.Path = normalizePath(p)
+	v.Message = msg
+	details, _ := termValue(obj.Get(ast.InternedTerm("details"))).(ast.Object)
+	if details == nil {
+		return v, nil
 	}
-	v.Key, _ = details["key"].(string)
+	if p, ok := termValue(details.Get(ast.InternedTerm("path"))).(*ast.Array); ok {
+		v.Path = pathOf(p)
+	}
+	v.Key, _ = termString(details.Get(ast.InternedTerm("key")))
 	return v, nil
 }
 
-// normalizePath turns OPA's JSON numbers into ints so paths index arrays in Go.
-func normalizePath(p []any) []any {
-	out := make([]any, len(p))
-	for i, e := range p {
-		switch x := e.(type) {
-		case json.Number:
-			if n, err := strconv.Atoi(string(x)); err == nil {
-				out[i] = n
-			} else {
-				out[i] = string(x)
-			}
-		case string:
-			out[i] = x
-		default:
-			out[i] = fmt.Sprint(x)
-		}
+func termValue(t *ast.Term) ast.Value {
+	if t == nil {
+		return nil
 	}
+	return t.Value
+}
+
+func termString(t *ast.Term) (string, bool) {
+	s, ok := termValue(t).(ast.String)
+	return string(s), ok
+}
+
+func valueName(t *ast.Term) string {
+	if t == nil {
+		return "undefined"
+	}
+	return ast.ValueName(t.Value)
+}
+
+// pathOf turns a details.path array into Go: string keys, int indexes; other values
+// (a rule's mistake) are kept as their text so the path still names something.
+func pathOf(a *ast.Array) []any {
+	out := make([]any, 0, a.Len())
+	a.Foreach(func(t *ast.Term) {
+		switch x := t.Value.(type) {
+		case ast.String:
+			out = append(out, string(x))
+		case ast.Number:
+			if n, ok := x.Int(); ok {
+				out = append(out, n)
+			} else {
+				out = append(out, x.String())
+			}
+		default:
+			out = append(out, t.String())
+		}
+	})
 	return out
 }
 

@@ -98,7 +98,7 @@ func TestUserRuleFailsAtEvaluation(t *testing.T) {
 	for _, want := range []struct{ rule, fragment string }{
 		{"user-conflict", "eval_conflict_error: rule data.ward.rules.user_conflict._tier produced conflicting values"},
 		{"user-function", "eval_conflict_error: function data.ward.rules.user_function._label produced conflicting values for the same inputs"},
-		{"user-badmsg", "violation msg is json.Number, want a string"},
+		{"user-badmsg", "violation msg is number, want a string"},
 	} {
 		found := false
 		for _, e := range errs {

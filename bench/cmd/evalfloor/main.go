@@ -1,9 +1,11 @@
 // Command evalfloor is the evaluation floor of the benchmark: what OPA alone costs to
 // evaluate ward's rules over every object, with nothing else to do. It reads and decodes
 // the manifests, converts every review to an OPA value, builds the inventory and prepares
-// the query first, untimed; then it times one evaluation of the prepared query
-// data.ward.main.violations per object, on every core, exactly as ward's engine shapes
-// the input (input.review, input.rules), and prints one line of JSON.
+// the queries first, untimed; then it times, per object, one evaluation of every rule's
+// prepared query data.ward.rules.<rule>.violation, on every core, with the input shaped
+// as ward's engine shapes it (input.review, input.parameters), and prints one line of
+// JSON. It evaluates every rule on every object through the rego package, without
+// ward's memo and kind dispatch: the floor is OPA as a user of its API would run it.
 //
 //	evalfloor PATH...
 //
@@ -43,8 +45,11 @@ func run(ctx context.Context, paths []string) error {
 	if err != nil {
 		return err
 	}
-	rulesObj := ast.NewObject()
-	byPackage := map[string]string{}
+	type ruleInput struct {
+		id     string
+		params *ast.Term
+	}
+	var ruleInputs []ruleInput
 	for _, r := range eng.Rules().List() {
 		params := r.Parameters
 		if params == nil {
@@ -54,13 +59,12 @@ func run(ctx context.Context, paths []string) error {
 		if err != nil {
 			return err
 		}
-		rulesObj.Insert(ast.StringTerm(r.Package), ast.NewTerm(pv))
-		byPackage[r.Package] = r.ID
+		ruleInputs = append(ruleInputs, ruleInput{id: r.ID, params: ast.NewTerm(pv)})
 	}
 
 	// The inventory and the reviews, converted once, untimed.
 	namespaced, cluster := ast.NewObject(), ast.NewObject()
-	inputs := make([]ast.Value, 0, len(set.Objects))
+	reviews := make([]*ast.Term, 0, len(set.Objects))
 	for i, o := range set.Objects {
 		r := engine.NewReview(o.Value, "default", o.ARM)
 		v, err := ast.InterfaceToValue(o.Value)
@@ -87,10 +91,7 @@ func run(ctx context.Context, paths []string) error {
 			ast.Item(ast.StringTerm("name"), ast.StringTerm(r.Name)),
 			ast.Item(ast.StringTerm("object"), ast.NewTerm(v)),
 		)
-		inputs = append(inputs, ast.NewObject(
-			ast.Item(ast.StringTerm("review"), ast.NewTerm(review)),
-			ast.Item(ast.StringTerm("rules"), ast.NewTerm(rulesObj)),
-		))
+		reviews = append(reviews, ast.NewTerm(review))
 	}
 	data := ast.NewObject(ast.Item(ast.StringTerm("inventory"), ast.ObjectTerm(
 		ast.Item(ast.StringTerm("namespace"), ast.NewTerm(namespaced)),
@@ -104,32 +105,44 @@ func run(ctx context.Context, paths []string) error {
 	if compiler.Compile(modules); compiler.Failed() {
 		return compiler.Errors
 	}
-	q, err := rego.New(
-		rego.Query("data.ward.main.violations"),
-		rego.Compiler(compiler),
-		rego.Store(inmem.NewFromASTObject(data)),
-	).PrepareForEval(ctx)
-	if err != nil {
-		return err
+	store := inmem.NewFromASTObject(data)
+	queries := make([]rego.PreparedEvalQuery, len(ruleInputs))
+	for i, r := range eng.Rules().List() {
+		queries[i], err = rego.New(
+			rego.Query(fmt.Sprintf("data.ward.rules[%q].violation", r.Package)),
+			rego.Compiler(compiler),
+			rego.Store(store),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return err
+		}
 	}
 
 	// Timed: one evaluation per object, on every core.
 	runtime.GC()
 	t := measure.Start()
-	results := make([][]any, len(inputs))
+	// results[i][j]: the violations of rule j on object i.
+	results := make([][][]any, len(reviews))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var first atomic.Value
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(inputs); i = int(next.Add(1)) - 1 {
-				rs, err := q.Eval(ctx, rego.EvalParsedInput(inputs[i]))
-				if err != nil {
-					first.CompareAndSwap(nil, err)
-					continue
-				}
-				if len(rs) > 0 && len(rs[0].Expressions) > 0 {
-					results[i], _ = rs[0].Expressions[0].Value.([]any)
+			for i := int(next.Add(1)) - 1; i < len(reviews); i = int(next.Add(1)) - 1 {
+				results[i] = make([][]any, len(queries))
+				for j, q := range queries {
+					input := ast.NewObject(
+						ast.Item(ast.StringTerm("review"), reviews[i]),
+						ast.Item(ast.StringTerm("parameters"), ruleInputs[j].params),
+					)
+					rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+					if err != nil {
+						first.CompareAndSwap(nil, err)
+						continue
+					}
+					if len(rs) > 0 && len(rs[0].Expressions) > 0 {
+						results[i][j], _ = rs[0].Expressions[0].Value.([]any)
+					}
 				}
 			}
 		})
@@ -144,23 +157,25 @@ func run(ctx context.Context, paths []string) error {
 	byRule := map[string]int{}
 	seen := map[[2]string]bool{}
 	total := 0
-	for _, rs := range results {
-		for _, x := range rs {
-			m, _ := x.(map[string]any)
-			pkg, _ := m["rule"].(string)
-			details, _ := m["details"].(map[string]any)
-			if key, _ := details["key"].(string); key != "" {
-				k := [2]string{pkg, key}
-				if seen[k] {
-					continue
+	for _, perRule := range results {
+		for j, rs := range perRule {
+			id := ruleInputs[j].id
+			for _, x := range rs {
+				m, _ := x.(map[string]any)
+				details, _ := m["details"].(map[string]any)
+				if key, _ := details["key"].(string); key != "" {
+					k := [2]string{id, key}
+					if seen[k] {
+						continue
+					}
+					seen[k] = true
 				}
-				seen[k] = true
+				byRule[id]++
+				total++
 			}
-			byRule[byPackage[pkg]]++
-			total++
 		}
 	}
-	measure.Result{Wall: wall, CPU: cpu, Documents: len(inputs), Findings: total, FindingsByRule: byRule}.Print()
+	measure.Result{Wall: wall, CPU: cpu, Documents: len(reviews), Findings: total, FindingsByRule: byRule}.Print()
 	return nil
 }
 
