@@ -158,7 +158,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 		defer stop()
 	}
 	reviewTerm := ast.NewTerm(review)
-	objectKind, oldKind := kindOf(r.Object), kindOf(r.OldObject)
+	objectKind, oldKind := r.objectKind(), kindOf(r.OldObject)
 	var found []Violation
 	for i := range ev.rules {
 		pr := &ev.rules[i]
@@ -176,7 +176,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 		}
 		found = append(found, vs...)
 	}
-	annotations := annotationsOf(r.subject())
+	annotations := r.ignoreAnnotations()
 	for _, v := range found {
 		if reason, ok := annotations[rules.IgnoreAnnotationPrefix+v.RuleID]; ok {
 			v.Reason = reason
@@ -345,8 +345,8 @@ func PathString(p []any) string {
 	return b.String()
 }
 
-// reviewValue converts a review to input.review. The object is converted once: the
-// inventory's value of the same object is reused when there is one.
+// reviewValue converts a review to input.review. The object is converted once: a
+// review that carries its Value (ward lint's) evaluates that very value.
 func (ev *Evaluator) reviewValue(r Review) (ast.Value, error) {
 	items := make([][2]*ast.Term, 0, 8)
 	items = append(items,
@@ -363,17 +363,16 @@ func (ev *Evaluator) reviewValue(r Review) (ast.Value, error) {
 		if obj == nil {
 			return nil
 		}
-		v := ev.inv.value(obj)
-		if v == nil {
-			var err error
-			if v, err = ast.InterfaceToValue(obj); err != nil {
-				return fmt.Errorf("convert review of %s %s/%s: %w", r.Kind.Kind, r.Namespace, r.Name, err)
-			}
+		v, err := ast.InterfaceToValue(obj)
+		if err != nil {
+			return fmt.Errorf("convert review of %s %s/%s: %w", r.Kind.Kind, r.Namespace, r.Name, err)
 		}
 		items = append(items, ast.Item(ast.InternedTerm(key), ast.NewTerm(v)))
 		return nil
 	}
-	if err := add("object", r.Object); err != nil {
+	if r.Value != nil {
+		items = append(items, ast.Item(ast.InternedTerm("object"), ast.NewTerm(r.Value.value)))
+	} else if err := add("object", r.Object); err != nil {
 		return nil, err
 	}
 	if err := add("oldObject", r.OldObject); err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
-	"unsafe"
 
 	"github.com/wardsec/ward/internal/parallel"
 
@@ -26,10 +24,6 @@ type Inventory struct {
 	// that results an Evaluator memoizes belong to one state of the inventory.
 	rw  sync.RWMutex
 	gen uint64
-	// values are the OPA values NewInventory made of its items' objects, by the
-	// address of the object's map: a review of the same object evaluates the very same
-	// value instead of converting the object a second time.
-	values map[unsafe.Pointer]ast.Value
 }
 
 // InventoryItem is one object of an inventory. Namespace is resolved ("" for
@@ -37,36 +31,38 @@ type Inventory struct {
 type InventoryItem struct {
 	Namespace, APIVersion, Kind, Name string
 	Object                            map[string]any
+	// Value is Object converted by NewValue, when the caller has it (and shares it with
+	// the object's review); Object is then not read.
+	Value *Value
 }
 
 // NewInventory builds an inventory from items at once, the offline path: one
-// conversion to OPA values per object, on every core, no transactions. A review of one
-// of these objects (the same map) shares its converted value.
+// conversion to OPA values per object that has no Value yet, on every core, no
+// transactions.
 func NewInventory(items []InventoryItem) (*Inventory, error) {
 	values := make([]ast.Value, len(items))
 	errs := make([]error, len(items))
 	parallel.For(len(items), func(i int) {
+		if items[i].Value != nil {
+			values[i] = items[i].Value.value
+			return
+		}
 		if values[i], errs[i] = ast.InterfaceToValue(items[i].Object); errs[i] == nil {
 			// Evaluations share these values, as data and as input: see freeze.
 			freeze(values[i])
 		}
 	})
-	byObject := make(map[unsafe.Pointer]ast.Value, len(items))
 	namespaced := ast.NewObject()
 	cluster := ast.NewObject()
 	for i, it := range items {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("inventory %s %s/%s: %w", it.Kind, it.Namespace, it.Name, errs[i])
 		}
-		v := values[i]
-		if p := mapPointer(it.Object); p != nil {
-			byObject[p] = v
-		}
 		root := cluster
 		if it.Namespace != "" {
 			root = child(namespaced, it.Namespace)
 		}
-		child(child(root, it.APIVersion), it.Kind).Insert(ast.StringTerm(it.Name), ast.NewTerm(v))
+		child(child(root, it.APIVersion), it.Kind).Insert(ast.StringTerm(it.Name), ast.NewTerm(values[i]))
 	}
 	data := ast.NewObject(ast.Item(ast.StringTerm("inventory"), ast.NewTerm(ast.NewObject(
 		ast.Item(ast.StringTerm("namespace"), ast.NewTerm(namespaced)),
@@ -75,26 +71,7 @@ func NewInventory(items []InventoryItem) (*Inventory, error) {
 	// data, inventory, namespace|cluster, namespace, apiVersion, kind: the objects
 	// below are frozen already.
 	freezeLevels(data, 6)
-	return &Inventory{store: inmem.NewFromASTObject(data), values: byObject}, nil
-}
-
-// mapPointer identifies a map by its address; nil for a nil or empty map.
-func mapPointer(m map[string]any) unsafe.Pointer {
-	if len(m) == 0 {
-		return nil
-	}
-	return reflect.ValueOf(m).UnsafePointer()
-}
-
-// value returns the converted value of obj when NewInventory made one.
-func (inv *Inventory) value(obj map[string]any) ast.Value {
-	if inv == nil || inv.values == nil {
-		return nil
-	}
-	if p := mapPointer(obj); p != nil {
-		return inv.values[p]
-	}
-	return nil
+	return &Inventory{store: inmem.NewFromASTObject(data)}, nil
 }
 
 // child returns obj[key], creating an empty object there if needed.

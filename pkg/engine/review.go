@@ -11,7 +11,11 @@ type GroupVersionKind struct {
 
 // Review is input.review: what is being admitted (or, offline, linted).
 type Review struct {
-	Object    map[string]any
+	Object map[string]any
+	// Value is Object converted by NewValue, when the caller has it already (ward lint
+	// converts every object once, for the inventory and the review alike). With Value
+	// set, Object is not read and may be nil.
+	Value     *Value
 	OldObject map[string]any
 	// Operation is CREATE, UPDATE or DELETE; offline always CREATE.
 	Operation string
@@ -30,12 +34,24 @@ const (
 	OperationDelete = "DELETE"
 )
 
-// subject is the object the review is about: the new object, or the old one on DELETE.
-func (r *Review) subject() map[string]any {
-	if r.Object != nil {
-		return r.Object
+// ignoreAnnotations returns the ignore.ward.dev/<rule> annotations of the object the
+// review is about: the new object, or the old one on DELETE.
+func (r *Review) ignoreAnnotations() map[string]string {
+	switch {
+	case r.Value != nil:
+		return r.Value.ignore
+	case r.Object != nil:
+		return annotationsOf(r.Object)
 	}
-	return r.OldObject
+	return annotationsOf(r.OldObject)
+}
+
+// objectKind returns the kind of the reviewed object, "" when there is none.
+func (r *Review) objectKind() string {
+	if r.Value != nil {
+		return r.Value.kind
+	}
+	return kindOf(r.Object)
 }
 
 // ParseAPIVersion splits an apiVersion into group and version ("v1" is the core group).

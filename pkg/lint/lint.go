@@ -50,22 +50,22 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		res.Errors = append(res.Errors, inputError(e))
 	}
 
-	reviews := make([]engine.Review, len(set.Objects))
-	items := make([]engine.InventoryItem, 0, len(set.Objects))
-	for i, o := range set.Objects {
-		reviews[i] = engine.NewReview(o.Value, ns, o.ARM)
-		items = append(items, inventoryItem(reviews[i], o))
+	// Every object is converted for evaluation once, and its decoded map let go: the
+	// converted value is both its review's input and its inventory entry.
+	reviews, items, err := convert(set.Objects, ns)
+	if err != nil {
+		return nil, err
 	}
 	if len(opts.InventoryPaths) > 0 {
 		// Inventory is context and never reported, its input errors included: a file
 		// that is also linted reports its own once, and a broken file elsewhere in the
 		// repository (a Helm template) must not fail a pre-commit run over others.
 		ctxSet := read(ctx, opts.InventoryPaths, opts)
-		// Inventory objects first, so that the linted objects' own versions win.
-		ctxItems := make([]engine.InventoryItem, 0, len(ctxSet.Objects))
-		for _, o := range ctxSet.Objects {
-			ctxItems = append(ctxItems, inventoryItem(engine.NewReview(o.Value, ns, o.ARM), o))
+		_, ctxItems, err := convert(ctxSet.Objects, ns)
+		if err != nil {
+			return nil, err
 		}
+		// Inventory objects first, so that the linted objects' own versions win.
 		items = append(ctxItems, items...)
 	}
 	inv, err := engine.NewInventory(items)
@@ -136,13 +136,32 @@ func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
 	return set
 }
 
-func inventoryItem(r engine.Review, o *manifest.Object) engine.InventoryItem {
-	name := r.Name
-	if name == "" {
-		// Objects with generateName only still count (a Job created by a script).
-		name = fmt.Sprintf("%s:%d", o.File, o.Line)
+// convert makes the review and the inventory item of every object, with one converted
+// value shared by both, and releases the objects' decoded maps.
+func convert(objects []*manifest.Object, ns string) ([]engine.Review, []engine.InventoryItem, error) {
+	maps := make([]map[string]any, len(objects))
+	for i, o := range objects {
+		maps[i] = o.Value
 	}
-	return engine.InventoryItem{Namespace: r.Namespace, APIVersion: o.APIVersion(), Kind: o.Kind(), Name: name, Object: o.Value}
+	values, err := engine.NewValues(maps)
+	if err != nil {
+		return nil, nil, err
+	}
+	reviews := make([]engine.Review, len(objects))
+	items := make([]engine.InventoryItem, len(objects))
+	for i, o := range objects {
+		r := engine.NewReview(o.Value, ns, o.ARM)
+		r.Object, r.Value = nil, values[i]
+		name := r.Name
+		if name == "" {
+			// Objects with generateName only still count (a Job created by a script).
+			name = fmt.Sprintf("%s:%d", o.File, o.Line)
+		}
+		reviews[i] = r
+		items[i] = engine.InventoryItem{Namespace: r.Namespace, APIVersion: o.APIVersion(), Kind: o.Kind(), Name: name, Value: values[i]}
+		o.Release()
+	}
+	return reviews, items, nil
 }
 
 func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation, pos manifest.Position) report.Finding {

@@ -28,17 +28,49 @@ type Object struct {
 
 	src  *source
 	root []any // path from the document root to this object (List items, ARM resources)
+	// released holds the identity once Release has let Value go.
+	released *identity
+}
+
+type identity struct {
+	apiVersion, kind, name, namespace string
+	annotations                       map[string]string
+}
+
+// Release lets Value go, keeping what the methods below read. A caller that has
+// converted the object into a form of its own (ward lint, for evaluation) then does not
+// hold every object of a large manifest set twice. Locate still works: it reads the
+// source text, not Value.
+func (o *Object) Release() {
+	if o.released != nil {
+		return
+	}
+	o.released = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace(), annotations: o.Annotations()}
+	o.Value = nil
 }
 
 // APIVersion, Kind, Name and Namespace read the object's identity; empty when absent.
-func (o *Object) APIVersion() string { return str(o.Value["apiVersion"]) }
+func (o *Object) APIVersion() string {
+	if o.released != nil {
+		return o.released.apiVersion
+	}
+	return str(o.Value["apiVersion"])
+}
 
 // Kind returns the object's kind (an ARM resource's type).
-func (o *Object) Kind() string { return str(o.Value["kind"]) }
+func (o *Object) Kind() string {
+	if o.released != nil {
+		return o.released.kind
+	}
+	return str(o.Value["kind"])
+}
 
 // Name returns metadata.name (an ARM resource's name).
 func (o *Object) Name() string {
-	if o.ARM {
+	switch {
+	case o.released != nil:
+		return o.released.name
+	case o.ARM:
 		return str(o.Value["name"])
 	}
 	return str(metadata(o.Value)["name"])
@@ -46,7 +78,10 @@ func (o *Object) Name() string {
 
 // Namespace returns metadata.namespace as written; "" when the object names none.
 func (o *Object) Namespace() string {
-	if o.ARM {
+	switch {
+	case o.released != nil:
+		return o.released.namespace
+	case o.ARM:
 		return ""
 	}
 	return str(metadata(o.Value)["namespace"])
@@ -54,6 +89,9 @@ func (o *Object) Namespace() string {
 
 // Annotations returns metadata.annotations with string values.
 func (o *Object) Annotations() map[string]string {
+	if o.released != nil {
+		return o.released.annotations
+	}
 	raw, _ := metadata(o.Value)["annotations"].(map[string]any)
 	out := make(map[string]string, len(raw))
 	for k, v := range raw {
