@@ -20,6 +20,16 @@ func (o *Object) Locate(path []any) Position {
 	if o.src == nil {
 		return Position{Line: o.Line, Column: o.Column}
 	}
+	if x := o.src.index; x != nil {
+		line, col := x.locate(append(clone(o.root), path...))
+		line, col = fileLine(o.src.data, o.src.firstLine, line, col)
+		return Position{Line: line, Column: col}
+	}
+	return o.locateParsed(path)
+}
+
+// locateParsed places path by parsing the document again and walking its nodes.
+func (o *Object) locateParsed(path []any) Position {
 	doc := o.src.document()
 	if doc == nil {
 		return Position{Line: o.Line, Column: o.Column}

@@ -126,6 +126,9 @@ type source struct {
 	// garbage collector takes the tree back (a later Locate parses again).
 	node   weak.Pointer[yaml.Node]
 	broken bool // the text did not parse again; never retried
+	// index places findings without parsing again (posindex.go); nil when the document
+	// could not be indexed, and Locate parses it again.
+	index *posIndex
 }
 
 func (s *source) document() *yaml.Node {
@@ -211,7 +214,15 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			}
 			continue
 		}
+		before := len(res.objects)
 		collect(name, src, &n, v, res)
+		if len(res.objects) > before {
+			root := &n
+			if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+				root = n.Content[0]
+			}
+			src.index = newPosIndex(root)
+		}
 	}
 }
 

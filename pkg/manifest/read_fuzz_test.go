@@ -86,6 +86,12 @@ func FuzzRead(f *testing.F) {
 				if pos.Line < 1 || pos.Line > lines || pos.Column < 1 {
 					t.Fatalf("Locate(%v) = %+v, outside the input's %d lines", p, pos, lines)
 				}
+				// The position index must place a path where walking a fresh parse does.
+				if o.src != nil && o.src.index != nil {
+					if parsed := o.locateParsed(p); parsed != pos {
+						t.Fatalf("Locate(%v): index says %+v, the parse %+v", p, pos, parsed)
+					}
+				}
 			}
 			check(extra)
 			n := 0

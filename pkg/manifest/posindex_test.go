@@ -1,0 +1,88 @@
+package manifest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// paths lists every path into v, each also followed by a step that is not there, and
+// the sequence indexes once more as strings (which walk does not follow).
+func paths(v any, prefix []any, out *[][]any) {
+	with := func(p any) []any { return append(clone(prefix), p) }
+	*out = append(*out, with("no-such-field"), with(999), with(-1))
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			*out = append(*out, with(k))
+			paths(x[k], with(k), out)
+		}
+	case []any:
+		for i, e := range x {
+			*out = append(*out, with(i), with(fmt.Sprint(i)))
+			paths(e, with(i), out)
+		}
+	}
+}
+
+// checkIndexAgrees wants the index to place every path of every object of the file
+// where walking the parsed document does.
+func checkIndexAgrees(t *testing.T, name string, data []byte) int {
+	t.Helper()
+	set := Parse(name, data)
+	n := 0
+	for _, o := range set.Objects {
+		if o.src == nil || o.src.index == nil {
+			continue
+		}
+		var ps [][]any
+		ps = append(ps, nil)
+		paths(o.Value, nil, &ps)
+		for _, p := range ps {
+			got := o.Locate(p)
+			want := o.locateParsed(p)
+			if got != want {
+				t.Errorf("%s: object at line %d, path %v: index says %d:%d, the parse %d:%d", name, o.Line, p, got.Line, got.Column, want.Line, want.Column)
+			}
+			n++
+		}
+	}
+	return n
+}
+
+// TestPosIndexAgreesWithWalk compares, over every document of the test corpora, every
+// path of every object (and steps that are not there) placed by the index and by
+// parsing again.
+func TestPosIndexAgreesWithWalk(t *testing.T) {
+	n := 0
+	for _, root := range []string{"testdata", "../../examples", "../../policies", "../../../shared/corpus"} {
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !manifestExt(p) {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Errorf("read %s: %v", p, err)
+				return nil
+			}
+			n += checkIndexAgrees(t, p, data)
+			return nil
+		})
+	}
+	// Shapes the corpora may lack: aliases and merges, keys that decode differently
+	// from their text, CRLF and a BOM, flow style, a List, an int-like key.
+	for name, doc := range map[string]string{
+		"alias.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: &l {x: y}}\nspec:\n  nodeSelector: *l\n  x:\n    <<: *l\n    z: 1\n",
+		"keys.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  on: \"yes\"\n  \"on\": x\n  0: zero\n  0x10: sixteen\n",
+		"crlf.yaml":  "\ufeffapiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: a\r\nspec:\r\n  containers:\r\n  - name: c\r\n    image: i\r\n",
+		"cr.yaml":    "apiVersion: v1\rkind: Pod\rmetadata:\r  name: a\rspec:\r  containers: [{name: c}]\r",
+		"list.yaml":  "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec: {containers: [{name: c}, {name: d, image: x}]}\n",
+		"flow.json":  `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "securityContext": {"capabilities": {"drop": ["ALL"]}}}]}}`,
+	} {
+		n += checkIndexAgrees(t, name, []byte(doc))
+	}
+	if n < 1000 {
+		t.Fatalf("only %d paths compared", n)
+	}
+}
