@@ -56,12 +56,11 @@ func TestDispatchReadsKindsOffTheRules(t *testing.T) {
 		"mixed":   {all: true},
 		"other":   {all: true},
 		"none":    {},
-		// The built-in rules: cidr-base-address also reads AKS clusters of ARM
-		// templates, whose kind is their resource type in any case.
+		// The built-in rules.
 		"drop_net_raw":             {object: []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "PodTemplate", "ReplicaSet", "ReplicationController", "StatefulSet"}},
 		"default_deny":             {object: []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "PodTemplate", "ReplicaSet", "ReplicationController", "StatefulSet"}, oldObj: []string{"NetworkPolicy"}},
 		"namespace_scoped_ingress": {object: []string{"NetworkPolicy"}},
-		"cidr_base_address":        {all: true},
+		"cidr_base_address":        {object: []string{"Microsoft.ContainerService/managedClusters", "NetworkPolicy", "Service"}},
 	} {
 		f, ok := eng.kinds[pkg]
 		if !ok {

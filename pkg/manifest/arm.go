@@ -5,9 +5,11 @@ import "strings"
 // armTemplateSchema is the part of $schema that names an ARM deployment template.
 const armTemplateSchema = "deploymenttemplate.json"
 
-// managedClusters is the ARM resource type of an AKS cluster, the one ARM type the rule
-// library reads. ARM resource types compare case-insensitively.
-const managedClusters = "microsoft.containerservice/managedclusters"
+// ManagedClusters is the ARM resource type of an AKS cluster, the one ARM type the rule
+// library reads. ARM resource types compare case-insensitively; the object ward makes of
+// such a resource has this spelling as its kind (and the template's in its type field),
+// so that rules can match it with one literal.
+const ManagedClusters = "Microsoft.ContainerService/managedClusters"
 
 // armResources calls fn for every AKS cluster resource of an ARM template found in v:
 // the template itself, templates nested in deployments (properties.template) and in
@@ -36,12 +38,12 @@ func eachResource(v any, path []any, fn func(path []any, r map[string]any)) {
 			return
 		}
 		typ, _ := rm["type"].(string)
-		if strings.EqualFold(typ, managedClusters) {
+		if strings.EqualFold(typ, ManagedClusters) {
 			obj := make(map[string]any, len(rm)+1)
 			for k, v := range rm {
 				obj[k] = v
 			}
-			obj["kind"] = typ
+			obj["kind"] = ManagedClusters
 			fn(p, obj)
 		}
 		eachResource(rm["resources"], append(clone(p), "resources"), fn)

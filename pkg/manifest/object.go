@@ -23,7 +23,8 @@ type Object struct {
 	// Value is the object as kubectl would send it: map[string]any, []any, string, bool,
 	// nil and json.Number.
 	Value map[string]any
-	// ARM marks a resource of an Azure ARM template: Value["kind"] is its resource type.
+	// ARM marks a resource of an Azure ARM template: Value["kind"] is its resource type,
+	// spelled as ManagedClusters spells it.
 	ARM bool
 
 	src  *source

@@ -16,7 +16,9 @@
 #     (in both, spaces around an entry are trimmed, as Kubernetes does; an empty
 #     annotation means 0.0.0.0/0 and passes).
 #   - Azure ARM resources of type Microsoft.ContainerService/managedClusters (type
-#     compared case-insensitively): each entry of
+#     compared case-insensitively; ward reviews each such resource of an ARM template
+#     with kind "Microsoft.ContainerService/managedClusters", the type as the template
+#     spells it kept in its type field): each entry of
 #     properties.apiServerAccessProfile.authorizedIPRanges (property names compared
 #     case-insensitively, as ARM does). ARM expressions
 #     (strings starting with "[", e.g. "[parameters('ranges')]"), whether the whole list
@@ -69,20 +71,18 @@ _object := input.review.object if {
 
 _lb_annotation := "service.beta.kubernetes.io/load-balancer-source-ranges"
 
-_aks_type := "microsoft.containerservice/managedclusters"
+# Each source of CIDRs is its own set, and each violation body below starts with the
+# kind it reads: OPA's rule index then skips the bodies an object cannot match, and
+# ward's engine does not evaluate the rule at all on other kinds.
 
-# _values are the CIDR texts of the reviewed object, each with its object path and
-# whether a single address without prefix length is accepted by its field.
-_values contains v if {
-	input.review.object.kind == "NetworkPolicy"
+_netpol_values contains v if {
 	netpol.is_network_policy(_object)
 	some b in netpol.ip_blocks(_object)
 	is_string(b.ipBlock.cidr)
 	v := {"value": b.ipBlock.cidr, "path": array.concat(b.path, ["cidr"]), "address_ok": false}
 }
 
-_values contains v if {
-	input.review.object.kind == "NetworkPolicy"
+_netpol_values contains v if {
 	netpol.is_network_policy(_object)
 	some b in netpol.ip_blocks(_object)
 	some k, e in _list(b.ipBlock, "except")
@@ -90,16 +90,14 @@ _values contains v if {
 	v := {"value": e, "path": array.concat(b.path, ["except", k]), "address_ok": false}
 }
 
-_values contains v if {
-	input.review.object.kind == "Service"
+_service_values contains v if {
 	k8s.group_kind(_object) == ["", "Service"]
 	some k, s in _list(object.get(_object, "spec", {}), "loadBalancerSourceRanges")
 	is_string(s)
 	v := {"value": trim_space(s), "path": ["spec", "loadBalancerSourceRanges", k], "address_ok": false}
 }
 
-_values contains v if {
-	input.review.object.kind == "Service"
+_service_values contains v if {
 	k8s.group_kind(_object) == ["", "Service"]
 	ranges := _object.metadata.annotations[_lb_annotation]
 	is_string(ranges)
@@ -108,8 +106,7 @@ _values contains v if {
 	v := {"value": trim_space(s), "path": ["metadata", "annotations", _lb_annotation], "address_ok": false}
 }
 
-_values contains v if {
-	_is_aks_cluster
+_aks_values contains v if {
 	some pk, props in _object
 	lower(pk) == "properties"
 	is_object(props)
@@ -127,23 +124,26 @@ _values contains v if {
 	v := {"value": entry, "path": [pk, ak, rk, k], "address_ok": true}
 }
 
-_is_aks_cluster if {
-	is_string(_object.kind)
-	lower(_object.kind) == _aks_type
-}
-
-_is_aks_cluster if {
-	is_string(_object.type)
-	lower(_object.type) == _aks_type
-}
-
 _list(obj, field) := list if {
 	list := object.get(obj, field, [])
 	is_array(list)
 }
 
 violation contains {"msg": msg, "details": {"path": v.path}} if {
-	some v in _values
+	input.review.object.kind == "NetworkPolicy"
+	some v in _netpol_values
+	msg := cidrs.cidr_error(v.value, v.address_ok)
+}
+
+violation contains {"msg": msg, "details": {"path": v.path}} if {
+	input.review.object.kind == "Service"
+	some v in _service_values
+	msg := cidrs.cidr_error(v.value, v.address_ok)
+}
+
+violation contains {"msg": msg, "details": {"path": v.path}} if {
+	input.review.object.kind == "Microsoft.ContainerService/managedClusters"
+	some v in _aks_values
 	msg := cidrs.cidr_error(v.value, v.address_ok)
 }
 

@@ -186,14 +186,22 @@ test_aks_expressions_are_skipped if {
 	count(rule.violation) == 0 with input as _in(obj)
 }
 
-test_aks_type_and_property_names_ignore_case if {
-	obj := _aks("microsoft.containerservice/MANAGEDCLUSTERS", {"ApiServerAccessProfile": {"authorizedIpRanges": ["10.0.0.1/8"]}})
+test_aks_property_names_ignore_case if {
+	obj := _aks(_aks_kind, {"ApiServerAccessProfile": {"authorizedIpRanges": ["10.0.0.1/8"]}})
 	rule.violation == {_v(_base_msg("10.0.0.1/8", "10.0.0.0/8"), ["properties", "ApiServerAccessProfile", "authorizedIpRanges", 0])} with input as _in(obj)
 }
 
-test_aks_resource_type_field if {
-	obj := {"type": _aks_kind, "apiVersion": "2020-07-01", "name": "aks", "properties": _ranges(["10.0.0.1/8"])}
+# ward reviews every AKS cluster resource of an ARM template with the canonical kind,
+# whatever the case of its type (pkg/manifest), so the rule reads that kind alone.
+test_aks_type_as_written_is_kept_beside_the_kind if {
+	obj := object.union(_aks(_aks_kind, _ranges(["10.0.0.1/8"])), {"type": "microsoft.containerservice/MANAGEDCLUSTERS"})
 	rule.violation == {_v(_base_msg("10.0.0.1/8", "10.0.0.0/8"), _arm_path(0))} with input as _in(obj)
+}
+
+test_aks_resource_without_the_canonical_kind_is_not_read if {
+	count(rule.violation) == 0 with input as _in(_aks("microsoft.containerservice/managedclusters", _ranges(["10.0.0.1/8"])))
+	obj := {"type": _aks_kind, "apiVersion": "2020-07-01", "name": "aks", "properties": _ranges(["10.0.0.1/8"])}
+	count(rule.violation) == 0 with input as _in(obj)
 }
 
 test_aks_odd_shapes_are_skipped if {
