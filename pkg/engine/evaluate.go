@@ -67,9 +67,6 @@ type Evaluator struct {
 	inv      *Inventory
 	rules    []preparedRule // the enabled rules, in registry order
 	excluded map[string]bool
-	// memo shares input-independent results across evaluations (memo.go); it is
-	// replaced whenever the inventory changes.
-	memo atomic.Pointer[memo]
 }
 
 // preparedRule is one enabled rule, ready to evaluate: its compiled query and its
@@ -82,6 +79,10 @@ type preparedRule struct {
 	query  ast.Body
 	params *ast.Term
 	kinds  kindFilter
+	// memo shares the rule's input-independent results across evaluations (memo.go);
+	// it is replaced whenever the inventory changes. One memo per rule, because
+	// results that read input.parameters hold for this rule's parameters only.
+	memo *atomic.Pointer[memo]
 }
 
 // resultVar is the variable the rule queries bind their violation set to.
@@ -124,7 +125,7 @@ func (e *Engine) Prepare(_ context.Context, inv *Inventory, s Settings) (*Evalua
 		if err != nil {
 			return nil, fmt.Errorf("prepare rule %s: %w", id, err)
 		}
-		ev.rules = append(ev.rules, preparedRule{rule: rule, query: query, params: ast.NewTerm(pv), kinds: e.kinds[rule.Package]})
+		ev.rules = append(ev.rules, preparedRule{rule: rule, query: query, params: ast.NewTerm(pv), kinds: e.kinds[rule.Package], memo: new(atomic.Pointer[memo])})
 	}
 	return ev, nil
 }
@@ -196,7 +197,7 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 		ast.Item(ast.InternedTerm("review"), review),
 		ast.Item(ast.InternedTerm("parameters"), pr.params),
 	)
-	cache := newQueryCache(ev.currentMemo())
+	cache := newQueryCache(ev.currentMemo(pr))
 	q := topdown.NewQuery(pr.query).
 		WithCompiler(ev.engine.compiler).
 		WithStore(ev.inv.store).
@@ -236,17 +237,17 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 	return out, nil
 }
 
-// currentMemo returns the memo of the inventory's current state. The caller holds the
-// inventory's read lock.
-func (ev *Evaluator) currentMemo() *memo {
+// currentMemo returns the rule's memo of the inventory's current state. The caller
+// holds the inventory's read lock.
+func (ev *Evaluator) currentMemo(pr *preparedRule) *memo {
 	gen := ev.inv.gen
-	m := ev.memo.Load()
+	m := pr.memo.Load()
 	for m == nil || m.gen != gen {
 		fresh := newMemo(ev.engine.purity, gen)
-		if ev.memo.CompareAndSwap(m, fresh) {
+		if pr.memo.CompareAndSwap(m, fresh) {
 			return fresh
 		}
-		m = ev.memo.Load()
+		m = pr.memo.Load()
 	}
 	return m
 }

@@ -34,14 +34,22 @@ const maxMemoEntries = 1 << 20
 // purity is the static analysis behind the memo: which rule paths are input-independent.
 type purity struct {
 	root *pureNode
+	// paramsFixed: no rule replaces input with "with", so input.parameters is the same
+	// in every part of a rule's query, and results that read only it (and data) may be
+	// memoized per rule (each rule has its own memo: its parameters are fixed for the
+	// Evaluator's life).
+	paramsFixed bool
 }
 
 // pureNode is a node of the tree of rule paths (data.ward.lib.k8s.api_group).
 type pureNode struct {
 	children map[string]*pureNode
-	// pure is set on nodes that hold rules, all of them input-independent.
+	// pure is set on nodes that hold rules, all of them input-independent but for
+	// input.parameters.
 	pure bool
-	id   int // index into memo.nodes, for pure nodes
+	// params: some rule of the node reads input.parameters, directly or through
+	// another rule; memoizable only when purity.paramsFixed.
+	params bool
 }
 
 // analyse computes which rules may be memoized. It returns nil when nothing may: when
@@ -56,13 +64,18 @@ func analyse(c *ast.Compiler) *purity {
 		})
 	}
 	impure := make(map[*ast.Rule]bool, len(rules))
+	params := make(map[*ast.Rule]bool, len(rules))
+	paramsFixed := true
 	for _, r := range rules {
 		if withOtherThanInput(r) {
 			return nil
 		}
-		if directlyImpure(r) {
-			impure[r] = true
+		if hasWith(r) {
+			paramsFixed = false
 		}
+		i, p := directlyImpure(r)
+		impure[r] = i
+		params[r] = p
 	}
 	// Propagate along the compiler's dependency graph (which over-approximates refs
 	// with variables): a rule that depends on an impure rule is impure. Rules come
@@ -77,14 +90,16 @@ func analyse(c *ast.Compiler) *purity {
 			continue
 		}
 		for d := range c.Graph.Dependencies(r) {
-			if dr, ok := d.(*ast.Rule); !ok || impure[dr] {
+			dr, ok := d.(*ast.Rule)
+			if !ok || impure[dr] {
 				impure[r] = true
 				break
 			}
+			params[r] = params[r] || params[dr]
 		}
 	}
-	p := &purity{root: &pureNode{}}
-	type state struct{ pure, general bool }
+	p := &purity{root: &pureNode{}, paramsFixed: paramsFixed}
+	type state struct{ pure, params bool }
 	nodes := map[*pureNode]*state{}
 	for _, r := range rules {
 		ref := r.Ref()
@@ -117,51 +132,67 @@ func analyse(c *ast.Compiler) *purity {
 		if !ok || len(ref)-len(ground) > 1 || impure[r] {
 			st.pure = false
 		}
+		st.params = st.params || params[r]
 	}
-	id := 0
 	for n, st := range nodes {
-		if st.pure {
-			n.pure = true
-			n.id = id
-			id++
-		}
+		n.pure = st.pure
+		n.params = st.params
 	}
 	return p
 }
 
-// directlyImpure reports whether a rule reads input or calls a non-deterministic
-// built-in itself.
-func directlyImpure(r *ast.Rule) bool {
-	impure := false
-	ast.WalkRefs(r, func(ref ast.Ref) bool {
-		if ref.HasPrefix(ast.InputRootRef) {
-			impure = true
+// directlyImpure reports whether a rule reads input, other than input.parameters, or
+// calls a non-deterministic built-in itself (impure), and whether it reads
+// input.parameters (params).
+func directlyImpure(r *ast.Rule) (impure, params bool) {
+	var vis *ast.GenericVisitor
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		if impure {
+			return true
 		}
-		return impure
-	})
-	if impure {
-		return true
-	}
-	ast.WalkTerms(r, func(t *ast.Term) bool {
-		if v, ok := t.Value.(ast.Var); ok && v.Equal(ast.InputRootDocument.Value) {
-			impure = true
-		}
-		return impure
-	})
-	if impure {
-		return true
-	}
-	ast.WalkExprs(r, func(e *ast.Expr) bool {
-		if op := e.OperatorTerm(); op != nil {
-			if ref, ok := op.Value.(ast.Ref); ok {
-				if b, ok := ast.BuiltinMap[ref.String()]; ok && b.Nondeterministic {
+		switch t := x.(type) {
+		case ast.Ref:
+			if t[0].Equal(ast.InputRootDocument) {
+				if len(t) > 1 && t[1].Equal(ast.InternedTerm("parameters")) {
+					params = true
+				} else {
 					impure = true
+					return true
+				}
+			} else {
+				vis.Walk(t[0])
+			}
+			for _, e := range t[1:] {
+				vis.Walk(e)
+			}
+			return true
+		case ast.Var:
+			if t.Equal(ast.InputRootDocument.Value) {
+				impure = true
+			}
+		case *ast.Expr:
+			if op := t.OperatorTerm(); op != nil {
+				if ref, ok := op.Value.(ast.Ref); ok {
+					if b, ok := ast.BuiltinMap[ref.String()]; ok && b.Nondeterministic {
+						impure = true
+					}
 				}
 			}
 		}
-		return impure
+		return false
 	})
-	return impure
+	vis.Walk(r)
+	return impure, params
+}
+
+// hasWith reports whether a rule uses "with" at all.
+func hasWith(r *ast.Rule) bool {
+	found := false
+	ast.WalkExprs(r, func(e *ast.Expr) bool {
+		found = found || len(e.With) > 0
+		return found
+	})
+	return found
 }
 
 func withOtherThanInput(r *ast.Rule) bool {
@@ -203,7 +234,7 @@ func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, scalar, 
 			return nil, nil, false, false
 		}
 	}
-	if !n.pure {
+	if !n.pure || (n.params && !p.paramsFixed) {
 		return nil, nil, false, false
 	}
 	if i < len(path) {

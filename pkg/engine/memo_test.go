@@ -55,6 +55,19 @@ dynamic := data.q[input.name]
 chain2 := chain1
 
 chain1 := uses_impure("x")
+
+wanted := {t | some t in input.parameters.types}
+
+through_params := count(wanted)
+
+bare_input := input
+
+param_key := data.q[input.parameters.key]
+
+param_then_input := x if {
+	x := input.parameters.y
+	input.review.name == "n"
+}
 `)
 	p := analyse(c)
 	if p == nil {
@@ -64,6 +77,9 @@ chain1 := uses_impure("x")
 		"constant": true, "by_name": true, "uses_pure": true, "partial": true,
 		"reads_input": false, "uses_impure": false, "now": false, "through_now": false, "dynamic": false,
 		"chain1": false, "chain2": false,
+		// input.parameters is fixed for a rule's memo; input elsewhere is not.
+		"wanted": true, "through_params": true, "param_key": true,
+		"bare_input": false, "param_then_input": false,
 	}
 	for name, pure := range want {
 		ref := ast.MustParseRef("data.p." + name)
@@ -129,6 +145,32 @@ func mustLookup(t *testing.T, p *purity, key ast.Ref) (*pureNode, []*ast.Term) {
 	return n, rest
 }
 
+// TestPurityParamsNeedNoWith: once any rule replaces input with "with",
+// input.parameters is not the same everywhere in a query, and results that read it are
+// not shared; input-independent ones still are.
+func TestPurityParamsNeedNoWith(t *testing.T) {
+	c := compileForTest(t, `package p
+
+wanted := {t | some t in input.parameters.types}
+
+constant := 1
+
+g := y if {
+	y := wanted with input as {"parameters": {"types": [1]}}
+}
+`)
+	p := analyse(c)
+	if p == nil {
+		t.Fatal("analyse refused a with on input")
+	}
+	if _, _, _, ok := p.lookup(ast.MustParseRef("data.p.wanted")); ok {
+		t.Error("a parameters-reading rule is memoizable next to a with on input")
+	}
+	if _, _, _, ok := p.lookup(ast.MustParseRef("data.p.constant")); !ok {
+		t.Error("an input-independent rule is not memoizable")
+	}
+}
+
 // TestPurityRefusesDataWith: a rule that replaces data or a function with "with" makes
 // results depend on where they are computed, so nothing is shared.
 func TestPurityRefusesDataWith(t *testing.T) {
@@ -175,7 +217,11 @@ func TestMemoMatchesPlainEvaluation(t *testing.T) {
 			t.Fatalf("pass %d: outcomes differ (-plain +memo):\n%s", pass, diff)
 		}
 	}
-	if withMemo.memo.Load().n == 0 {
+	n := 0
+	for _, pr := range withMemo.rules {
+		n += pr.memo.Load().n
+	}
+	if n == 0 {
 		t.Error("nothing was memoized")
 	}
 }
@@ -225,7 +271,7 @@ func TestMemoFollowsInventory(t *testing.T) {
 			t.Fatalf("no policy yet: want 1 violation, got %+v", out)
 		}
 	}
-	if n := ev.memo.Load().n; n == 0 {
+	if n := ev.rules[0].memo.Load().n; n == 0 {
 		t.Fatal("the lookup was not memoized")
 	}
 	policy := map[string]any{
