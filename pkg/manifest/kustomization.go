@@ -103,5 +103,6 @@ func within(dir, p string) bool {
 func (o *Object) WithValue(value map[string]any) *Object {
 	c := *o
 	c.Value = value
+	c.released = nil // the identity is value's
 	return &c
 }
