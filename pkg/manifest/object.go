@@ -50,7 +50,8 @@ func (o *Object) Release() {
 	o.Value = nil
 }
 
-// APIVersion, Kind, Name and Namespace read the object's identity; empty when absent.
+// APIVersion returns the object's apiVersion. It, Kind, Name and Namespace read the
+// object's identity; each is empty when absent.
 func (o *Object) APIVersion() string {
 	if o.released != nil {
 		return o.released.apiVersion

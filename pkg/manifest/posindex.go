@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	encbin "encoding/binary"
 	"hash/maphash"
 	"slices"
 	"strconv"
@@ -46,15 +47,14 @@ func stepHash(parent uint64, tag byte, key string, index int) uint64 {
 	var h maphash.Hash
 	h.SetSeed(pathSeed)
 	var b [9]byte
-	for i := range 8 {
-		b[i] = byte(parent >> (8 * i))
-	}
+	encbin.LittleEndian.PutUint64(b[:8], parent)
 	b[8] = tag
-	h.Write(b[:])
+	// maphash.Hash's writes never fail.
+	_, _ = h.Write(b[:])
 	if tag == tagKey {
-		h.WriteString(key)
+		_, _ = h.WriteString(key)
 	} else {
-		h.WriteString(strconv.Itoa(index))
+		_, _ = h.WriteString(strconv.Itoa(index))
 	}
 	return h.Sum64()
 }
