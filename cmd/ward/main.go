@@ -11,6 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// For its init function: the garbage collector set for a short run before the heavy
+	// package inits allocate.
+	_ "github.com/wardsec/ward/cmd/ward/internal/gcstart"
 )
 
 // Exit codes of ward, as DESIGN.md pins them.

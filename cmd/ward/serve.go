@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/wardsec/ward/cmd/ward/internal/gcstart"
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/webhook"
 )
@@ -62,6 +63,8 @@ accepting connections and answers the reviews in flight first.`,
 
 func (o *serveOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	// A server is not a short run: the collector goes back to its defaults (gcstart).
+	gcstart.LongRun()
 	if o.Verbosity < 0 || o.Verbosity > 1 {
 		return usageError(fmt.Errorf("--verbosity %d: want 0 or 1", o.Verbosity))
 	}

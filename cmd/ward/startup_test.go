@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestInitOrder checks what gcstart relies on: Go initialises it before the heavy
+// package inits that ward serve links, which it is there to get ahead of. Go orders
+// package init by the spec (dependencies first, then the lowest import path among the
+// packages ready), so an import added to it could move it; this test says so.
+func TestInitOrder(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), wardBin, "lint", "examples/good")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ward lint examples/good: %v\n%s", err, out)
+	}
+	// Lines read "init <package> @<ms> ms, <ms> ms clock, <bytes> bytes, <n> allocs".
+	order := map[string]int{}
+	allocated := map[string]int{} // bytes allocated by init before the package's own
+	total := 0
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 8 || f[0] != "init" {
+			continue
+		}
+		order[f[1]] = len(order)
+		allocated[f[1]] = total
+		n, err := strconv.Atoi(f[7])
+		if err != nil {
+			t.Fatalf("unexpected inittrace line %q", sc.Text())
+		}
+		total += n
+	}
+	const gcstart = "github.com/wardsec/ward/cmd/ward/internal/gcstart"
+	for _, p := range []string{gcstart} {
+		if _, ok := order[p]; !ok {
+			t.Fatalf("%s is not in the init trace:\n%s", p, out)
+		}
+	}
+	// The first collection comes at 4 MB of heap (GOGC=100): the settings must be in
+	// place well before.
+	if a := allocated[gcstart]; a > 1<<20 {
+		t.Errorf("gcstart initialises after %d bytes of allocation, want under 1 MiB", a)
+	}
+}
