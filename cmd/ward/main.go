@@ -12,9 +12,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	// For its init function: the garbage collector set for a short run before the heavy
-	// package inits allocate.
+	// For their init functions: the garbage collector set for a short run before the
+	// heavy package inits allocate, and the rules compiled beside them.
 	_ "github.com/wardsec/ward/cmd/ward/internal/gcstart"
+	_ "github.com/wardsec/ward/cmd/ward/internal/preload"
 )
 
 // Exit codes of ward, as DESIGN.md pins them.

@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-// TestInitOrder checks what gcstart relies on: Go initialises it before the heavy
-// package inits that ward serve links, which it is there to get ahead of. Go orders
-// package init by the spec (dependencies first, then the lowest import path among the
-// packages ready), so an import added to it could move it; this test says so.
+// TestInitOrder checks what gcstart and preload rely on: Go initialises them before the
+// heavy package inits that ward serve links, which they are there to get ahead of. Go
+// orders package init by the spec (dependencies first, then the lowest import path among
+// the packages ready), so an import added to either package could move it; this test
+// says so.
 func TestInitOrder(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), wardBin, "lint", "examples/good")
 	cmd.Dir = repoRoot
@@ -39,8 +40,11 @@ func TestInitOrder(t *testing.T) {
 		}
 		total += n
 	}
-	const gcstart = "github.com/wardsec/ward/cmd/ward/internal/gcstart"
-	for _, p := range []string{gcstart} {
+	const (
+		gcstart = "github.com/wardsec/ward/cmd/ward/internal/gcstart"
+		preload = "github.com/wardsec/ward/cmd/ward/internal/preload"
+	)
+	for _, p := range []string{gcstart, preload, "k8s.io/client-go/kubernetes/scheme", "sigs.k8s.io/controller-runtime/pkg/client/apiutil"} {
 		if _, ok := order[p]; !ok {
 			t.Fatalf("%s is not in the init trace:\n%s", p, out)
 		}
@@ -49,5 +53,10 @@ func TestInitOrder(t *testing.T) {
 	// place well before.
 	if a := allocated[gcstart]; a > 1<<20 {
 		t.Errorf("gcstart initialises after %d bytes of allocation, want under 1 MiB", a)
+	}
+	for _, heavy := range []string{"k8s.io/client-go/kubernetes/scheme", "sigs.k8s.io/controller-runtime/pkg/client/apiutil"} {
+		if order[preload] > order[heavy] {
+			t.Errorf("preload initialises after %s: the rules would not compile beside its init", heavy)
+		}
 	}
 }
