@@ -9,7 +9,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/wardsec/ward/cmd/ward/internal/gcstart"
@@ -72,7 +73,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("--port %d: want 1 to 65535", o.Port))
 	}
 	lg := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(zapcore.Level(-o.Verbosity)))
-	ctrl.SetLogger(lg)
+	crlog.SetLogger(lg)
 	klog.SetLogger(lg.WithName("client-go"))
 
 	eng, cfg, err := o.load(ctx)
@@ -116,7 +117,7 @@ func (o *serveOptions) restConfig() (*rest.Config, error) {
 		}
 		return rc, nil
 	}
-	rc, err := ctrl.GetConfig()
+	rc, err := crconfig.GetConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
