@@ -103,6 +103,12 @@ func compile(modules map[string]*ast.Module) (*Engine, error) {
 	compiler := ast.NewCompiler().
 		WithCapabilities(capabilities()).
 		WithEnablePrintStatements(false)
+	if embeddedOnly(modules) {
+		// The type checker is an eighth of the compile, on the path of every ward lint,
+		// and it only reports: TestLibraryTypeChecks runs it on the library, which
+		// cannot change after the build. Rules from --policy are always checked.
+		compiler = compiler.WithSkipStages(ast.StageCheckTypes)
+	}
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, compiler.Errors)
 	}
@@ -111,6 +117,16 @@ func compile(modules map[string]*ast.Module) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{compiler: compiler, registry: reg, purity: analyse(compiler)}, nil
+}
+
+// embeddedOnly reports whether every module is from the embedded library.
+func embeddedOnly(modules map[string]*ast.Module) bool {
+	for name := range modules {
+		if !strings.HasPrefix(name, embeddedPrefix+"/") {
+			return false
+		}
+	}
+	return true
 }
 
 // Preloaded is the embedded library, parsed and compiled by a goroutine that Preload
