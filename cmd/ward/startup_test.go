@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestInitOrder checks what gcstart and preload rely on: Go initialises them before the
@@ -58,5 +60,33 @@ func TestInitOrder(t *testing.T) {
 		if order[preload] > order[heavy] {
 			t.Errorf("preload initialises after %s: the rules would not compile beside its init", heavy)
 		}
+	}
+}
+
+// BenchmarkStartup runs the built binary from start to exit: the pre-commit case (one
+// file) and process start alone (version), as BENCHMARKS.md's "Single file" does with
+// hyperfine, here for benchstat. cpu-ms/op is user plus system time, the steadier
+// number on a shared machine.
+func BenchmarkStartup(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		args []string
+	}{
+		{"lint-one-file", []string{"lint", "examples/bad/shop.yaml"}},
+		{"version", []string{"version"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				cmd := exec.CommandContext(b.Context(), wardBin, bc.args...)
+				cmd.Dir = repoRoot
+				var ee *exec.ExitError
+				if err := cmd.Run(); err != nil && !errors.As(err, &ee) {
+					b.Fatal(err)
+				}
+				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+		})
 	}
 }
