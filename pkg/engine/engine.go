@@ -37,7 +37,8 @@ type Options struct {
 	// Logger receives debug output; the zero value discards.
 	Logger logr.Logger
 	// Preloaded, if set, is the embedded library loaded ahead of New by Preload; New
-	// waits for it instead of loading the library itself.
+	// waits for it instead of loading the library itself. The first New without
+	// PolicyDirs takes its compiled rules; any other compiles its own from its parse.
 	Preloaded *Preloaded
 }
 
@@ -89,7 +90,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		maps.Copy(modules, user)
 	}
-	e, err := compile(modules)
+	e, err := compile(modules, len(opts.PolicyDirs) == 0)
 	if err != nil {
 		return nil, err
 	}
@@ -98,12 +99,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 }
 
 // compile compiles modules and reads their rules' METADATA: everything New does after
-// parsing.
-func compile(modules map[string]*ast.Module) (*Engine, error) {
+// parsing. libraryOnly says that modules are the embedded library alone.
+func compile(modules map[string]*ast.Module, libraryOnly bool) (*Engine, error) {
 	compiler := ast.NewCompiler().
 		WithCapabilities(capabilities()).
 		WithEnablePrintStatements(false)
-	if embeddedOnly(modules) {
+	if libraryOnly {
 		// The type checker is an eighth of the compile, on the path of every ward lint,
 		// and it only reports: TestLibraryTypeChecks runs it on the library, which
 		// cannot change after the build. Rules from --policy are always checked.
@@ -117,16 +118,6 @@ func compile(modules map[string]*ast.Module) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{compiler: compiler, registry: reg, purity: analyse(compiler)}, nil
-}
-
-// embeddedOnly reports whether every module is from the embedded library.
-func embeddedOnly(modules map[string]*ast.Module) bool {
-	for name := range modules {
-		if !strings.HasPrefix(name, embeddedPrefix+"/") {
-			return false
-		}
-	}
-	return true
 }
 
 // Preloaded is the embedded library, parsed and compiled by a goroutine that Preload
@@ -156,7 +147,7 @@ func Preload() *Preloaded {
 		p.modules, p.loadErr = Library()
 		close(p.parsed)
 		if p.loadErr == nil {
-			p.engine, p.err = compile(p.modules)
+			p.engine, p.err = compile(p.modules, true)
 		}
 	}()
 	return p
