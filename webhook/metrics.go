@@ -1,9 +1,11 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Label values of the metrics. Kinds and operations outside these sets are counted
@@ -71,6 +73,29 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// RegisterRuntimeCollectors registers the Go runtime and process collectors
+// (go_*, process_*) in reg, with the options controller-runtime uses.
+// controller-runtime registers them in its metrics registry from the init of
+// pkg/internal/controller/metrics, which only its controller builder links (the root
+// package sigs.k8s.io/controller-runtime imports it). ward imports the packages it
+// uses instead of the root, to keep those inits out of every ward process (ward lint
+// included), and registers the collectors here, when ward serve starts, so that
+// /metrics serves what it did. Collectors registered already are left as they are.
+func RegisterRuntimeCollectors(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsAll)),
+	} {
+		if err := reg.Register(c); err != nil {
+			if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+				continue
+			}
+			return fmt.Errorf("register runtime metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 func kindLabel(kind string) string {

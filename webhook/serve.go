@@ -8,9 +8,10 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -59,7 +60,7 @@ func Run(ctx context.Context, o Options) error {
 	cfg := o.RestConfig
 	if cfg == nil {
 		var err error
-		if cfg, err = ctrl.GetConfig(); err != nil {
+		if cfg, err = crconfig.GetConfig(); err != nil {
 			return fmt.Errorf("serve: kubeconfig: %w", err)
 		}
 	}
@@ -71,6 +72,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: prepare rules: %w", err)
 	}
+	if err := RegisterRuntimeCollectors(crmetrics.Registry); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	metrics, err := NewMetrics(crmetrics.Registry, o.Engine.Rules().IDs())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -81,7 +85,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv := NewServer(srvOpts)
 	shutdown := srv.opts.ShutdownTimeout + shutdownMargin
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := manager.New(cfg, manager.Options{
 		Logger:                  lg,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wardsec/ward/cmd/ward/internal/preload"
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
 )
@@ -39,7 +40,7 @@ func (o *policyOptions) load(ctx context.Context) (*engine.Engine, *config.File,
 		return nil, nil, &ExitError{Code: exitInput, Err: err}
 	}
 	dirs := append(append([]string{}, cfg.Policies...), o.PolicyDirs...)
-	eng, err := engine.New(ctx, engine.Options{PolicyDirs: dirs})
+	eng, err := engine.New(ctx, engine.Options{PolicyDirs: dirs, Preloaded: preload.Embedded()})
 	if err != nil {
 		return nil, nil, &ExitError{Code: exitInput, Err: err}
 	}

@@ -11,6 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// For their init functions: the garbage collector set for a short run before the
+	// heavy package inits allocate, and the rules compiled beside them.
+	_ "github.com/wardsec/ward/cmd/ward/internal/gcstart"
+	_ "github.com/wardsec/ward/cmd/ward/internal/preload"
 )
 
 // Exit codes of ward, as DESIGN.md pins them.

@@ -9,9 +9,11 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/wardsec/ward/cmd/ward/internal/gcstart"
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/webhook"
 )
@@ -62,6 +64,8 @@ accepting connections and answers the reviews in flight first.`,
 
 func (o *serveOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	// A server is not a short run: the collector goes back to its defaults (gcstart).
+	gcstart.LongRun()
 	if o.Verbosity < 0 || o.Verbosity > 1 {
 		return usageError(fmt.Errorf("--verbosity %d: want 0 or 1", o.Verbosity))
 	}
@@ -69,7 +73,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("--port %d: want 1 to 65535", o.Port))
 	}
 	lg := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(zapcore.Level(-o.Verbosity)))
-	ctrl.SetLogger(lg)
+	crlog.SetLogger(lg)
 	klog.SetLogger(lg.WithName("client-go"))
 
 	eng, cfg, err := o.load(ctx)
@@ -113,7 +117,7 @@ func (o *serveOptions) restConfig() (*rest.Config, error) {
 		}
 		return rc, nil
 	}
-	rc, err := ctrl.GetConfig()
+	rc, err := crconfig.GetConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}

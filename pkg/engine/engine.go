@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -32,6 +33,10 @@ type Options struct {
 	PolicyDirs []string
 	// Logger receives debug output; the zero value discards.
 	Logger logr.Logger
+	// Preloaded, if set, is the embedded library loaded ahead of New by Preload; New
+	// waits for it instead of loading the library itself. The first New without
+	// PolicyDirs takes its compiled rules; any other compiles its own from its parse.
+	Preloaded *Preloaded
 }
 
 // Engine is the compiled rule set. It is safe for concurrent use.
@@ -48,23 +53,63 @@ type Engine struct {
 
 // New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
 // does not parse or compile is an error naming its file and line.
-func New(_ context.Context, opts Options) (*Engine, error) {
-	modules, err := loadFS(policies.FS, embeddedPrefix, false)
-	if err != nil {
-		return nil, err
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	var modules map[string]*ast.Module
+	if p := opts.Preloaded; p != nil {
+		if len(opts.PolicyDirs) == 0 {
+			if err := wait(ctx, p.compiled); err != nil {
+				return nil, err
+			}
+			if e, ok, err := p.take(); ok {
+				if err != nil {
+					return nil, err
+				}
+				e.log = opts.Logger
+				return e, nil
+			}
+		}
+		if err := wait(ctx, p.parsed); err != nil {
+			return nil, err
+		}
+		if p.loadErr != nil {
+			return nil, p.loadErr
+		}
+		// Compile copies the modules it is given, so the parsed library is shared as
+		// is, with Preload's own compile of it too.
+		modules = maps.Clone(p.modules)
+	} else {
+		var err error
+		if modules, err = Library(); err != nil {
+			return nil, err
+		}
 	}
 	for _, dir := range opts.PolicyDirs {
 		user, err := loadDir(dir, false)
 		if err != nil {
 			return nil, err
 		}
-		for name, m := range user {
-			modules[name] = m
-		}
+		maps.Copy(modules, user)
 	}
+	e, err := compile(modules, len(opts.PolicyDirs) == 0)
+	if err != nil {
+		return nil, err
+	}
+	e.log = opts.Logger
+	return e, nil
+}
+
+// compile compiles modules and reads their rules' METADATA: everything New does after
+// parsing. libraryOnly says that modules are the embedded library alone.
+func compile(modules map[string]*ast.Module, libraryOnly bool) (*Engine, error) {
 	compiler := ast.NewCompiler().
 		WithCapabilities(capabilities()).
 		WithEnablePrintStatements(false)
+	if libraryOnly {
+		// The type checker is an eighth of the compile, on the path of every ward lint,
+		// and it only reports: TestLibraryTypeChecks runs it on the library, which
+		// cannot change after the build. Rules from --policy are always checked.
+		compiler = compiler.WithSkipStages(ast.StageCheckTypes)
+	}
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, compiler.Errors)
 	}
@@ -72,7 +117,62 @@ func New(_ context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{compiler: compiler, registry: reg, log: opts.Logger, purity: analyse(compiler), kinds: dispatch(compiler, reg)}, nil
+	return &Engine{compiler: compiler, registry: reg, purity: analyse(compiler), kinds: dispatch(compiler, reg)}, nil
+}
+
+// Preloaded is the embedded library, parsed and compiled by a goroutine that Preload
+// started. Pass it to New in Options.Preloaded.
+type Preloaded struct {
+	// parsed is closed once modules and loadErr are set, compiled once engine and err
+	// are; each field is read-only after.
+	parsed, compiled chan struct{}
+	modules          map[string]*ast.Module // the parsed library
+	loadErr          error                  // reading or parsing it failed
+	engine           *Engine                // the library compiled alone
+	err              error                  // compiling it failed
+	// taken is set by the one New that gets engine: an Engine is not shared, so that
+	// each keeps its compiler to itself, as when New compiles.
+	taken atomic.Bool
+}
+
+// Preload starts parsing and compiling the embedded library in a goroutine of its own
+// and returns at once, so that the work overlaps whatever the caller does before New.
+// cmd/ward calls it while Go initialises the webhook's dependencies (package init, some
+// 10 ms that cannot be deferred): on two cores that takes most of the compile off the
+// path of a one-file ward lint.
+func Preload() *Preloaded {
+	p := &Preloaded{parsed: make(chan struct{}), compiled: make(chan struct{})}
+	go func() {
+		defer close(p.compiled)
+		p.modules, p.loadErr = Library()
+		close(p.parsed)
+		if p.loadErr == nil {
+			p.engine, p.err = compile(p.modules, true)
+		}
+	}()
+	return p
+}
+
+// take hands the compiled library to its first taker; ok is false for every other,
+// which compiles its own.
+func (p *Preloaded) take() (e *Engine, ok bool, err error) {
+	if !p.taken.CompareAndSwap(false, true) {
+		return nil, false, nil
+	}
+	if p.loadErr != nil {
+		return nil, true, p.loadErr
+	}
+	return p.engine, true, p.err
+}
+
+// wait waits for done or the end of ctx.
+func wait(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("load policies: %w", ctx.Err())
+	}
 }
 
 // Rules returns the registry of every loaded rule.

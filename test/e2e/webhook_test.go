@@ -170,6 +170,9 @@ func TestWebhook(t *testing.T) {
 			`ward_admission_review_duration_seconds_bucket{operation="CREATE"`,
 			`ward_evaluation_overruns_total{action="deny"} 0`,
 			`controller_runtime_webhook_requests_total{code="200",webhook="/validate"}`,
+			// Runtime and process metrics, which ward registers itself (RegisterRuntimeCollectors).
+			"\ngo_goroutines ",
+			"\nprocess_cpu_seconds_total ",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
