@@ -38,6 +38,9 @@ type Options struct {
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" disables.
 	HealthProbeBindAddress string
+	// PprofBindAddress serves net/http/pprof; "" or "0" disables. Profiles show what
+	// ward holds and does, so bind it to loopback.
+	PprofBindAddress string
 	// RestConfig reaches the API server; nil reads KUBECONFIG, then in-cluster config.
 	RestConfig *rest.Config
 	// Logger is the root logger.
@@ -85,6 +88,7 @@ func Run(ctx context.Context, o Options) error {
 		Logger:                  lg,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		WebhookServer:           srv,
 		Cache:                   cache.Options{DefaultTransform: CacheTransform},
 		GracefulShutdownTimeout: &shutdown,

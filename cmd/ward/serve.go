@@ -23,6 +23,7 @@ type serveOptions struct {
 	Port                   int
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
+	PprofBindAddress       string
 	Kubeconfig             string
 	Verbosity              int
 	ShutdownTimeout        time.Duration
@@ -54,6 +55,7 @@ accepting connections and answers the reviews in flight first.`,
 	f.IntVar(&o.Port, "port", webhook.DefaultPort, "port of the webhook server")
 	f.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
 	f.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	f.StringVar(&o.PprofBindAddress, "pprof-bind-address", "0", `address of net/http/pprof, for profiling ("0" disables it; bind it to loopback)`)
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then the in-cluster config, then ~/.kube/config)")
 	f.IntVarP(&o.Verbosity, "verbosity", "v", 0, "log verbosity: 0 or 1")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", webhook.DefaultShutdownTimeout, "how long SIGTERM waits for reviews in flight")
@@ -94,6 +96,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		},
 		MetricsBindAddress:     o.MetricsBindAddress,
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
+		PprofBindAddress:       o.PprofBindAddress,
 		RestConfig:             rc,
 		Logger:                 lg,
 	})
