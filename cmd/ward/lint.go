@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -85,7 +84,7 @@ func parseOutputs(specs []string) ([]output, error) {
 
 func (o *lintOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
-	tuneGC()
+	tuneLintGC()
 	switch o.FailOn {
 	case "error", "warning", "never":
 	default:
@@ -194,16 +193,4 @@ func colorable(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// tuneGC trades memory for time in a short-lived lint run: collecting four times less
-// often, bounded by a 1 GiB soft limit, takes a pre-commit run on one file from about
-// 43 to 34 ms (BENCHMARKS.md). GOGC and GOMEMLIMIT set by the user win.
-func tuneGC() {
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(400)
-	}
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		debug.SetMemoryLimit(1 << 30)
-	}
 }

@@ -73,6 +73,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	lg := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(zapcore.Level(-o.Verbosity)))
 	ctrl.SetLogger(lg)
 	klog.SetLogger(lg.WithName("client-go"))
+	tuneServeGC(lg)
 
 	eng, cfg, err := o.load(ctx)
 	if err != nil {
