@@ -16,4 +16,6 @@ const (
 	keyAddress     = "address"
 	keyCount       = "count"
 	keyGVK         = "gvk"
+	keyLimit       = "limit"
+	keySince       = "since"
 )

@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,7 +35,16 @@ type Metrics struct {
 	violations *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	overruns   *prometheus.CounterVec
+	overloaded prometheus.Counter
 	rules      map[string]bool
+
+	// controller-runtime's webhook metrics, which its admission.Webhook kept before
+	// Endpoint replaced it, counted on the same series.
+	httpRequests *prometheus.CounterVec
+	httpLatency  *prometheus.HistogramVec
+	httpInFlight *prometheus.GaugeVec
+
+	reg prometheus.Registerer
 }
 
 // NewMetrics creates ward's metrics and registers them with reg. ruleIDs are the loaded
@@ -57,7 +68,12 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 			Name: "ward_evaluation_overruns_total",
 			Help: "Evaluations that overran their deadline, by the action taken (allow or deny).",
 		}, []string{"action"}),
+		overloaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ward_admission_overloaded_total",
+			Help: "Admission reviews refused with HTTP 429 because the most reviews allowed in flight (--max-in-flight) were in flight; the API server applies the webhook's failurePolicy to them.",
+		}),
 		rules: map[string]bool{},
+		reg:   reg,
 	}
 	for _, id := range ruleIDs {
 		m.rules[id] = true
@@ -65,12 +81,72 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 	// Series that exist from the start read as 0, not as absent, in alerts.
 	m.overruns.WithLabelValues("allow")
 	m.overruns.WithLabelValues("deny")
-	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns} {
+	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns, m.overloaded} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
+	var err error
+	if m.httpRequests, err = shared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "controller_runtime_webhook_requests_total",
+		Help: "Total number of admission requests by HTTP status code.",
+	}, []string{"webhook", "code"})); err != nil {
+		return nil, err
+	}
+	if m.httpLatency, err = shared(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            "controller_runtime_webhook_latency_seconds",
+		Help:                            "Histogram of the latency of processing admission requests",
+		Buckets:                         prometheus.ExponentialBuckets(10e-9, 10, 12),
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  100,
+		NativeHistogramMinResetDuration: 1 * time.Hour,
+	}, []string{"webhook"})); err != nil {
+		return nil, err
+	}
+	if m.httpInFlight, err = shared(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "controller_runtime_webhook_requests_in_flight",
+		Help: "Current number of admission requests being served.",
+	}, []string{"webhook"})); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// shared registers c, or returns the collector already registered under the same
+// description: controller-runtime registers its webhook metrics in its registry when
+// its webhook package is loaded, and ward counts on those very series.
+func shared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, fmt.Errorf("register metrics: %w", err)
+}
+
+// registerMaxInFlight exposes the bound on reviews in flight and how many are in
+// flight now, read when scraped.
+func (m *Metrics) registerMaxInFlight(limit int, inFlight func() float64) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ward_admission_max_in_flight",
+			Help: "The most admission reviews ward decodes, evaluates or answers at once (--max-in-flight); beyond it, it answers HTTP 429.",
+		}, func() float64 { return float64(limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ward_admission_in_flight",
+			Help: "Admission reviews being decoded, evaluated or answered now.",
+		}, inFlight),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 func kindLabel(kind string) string {

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
@@ -34,6 +33,8 @@ type Options struct {
 	Settings *config.Settings
 	// Server configures the webhook server.
 	Server ServerOptions
+	// MaxInFlight bounds the reviews in flight; 0 means DefaultMaxInFlight.
+	MaxInFlight int
 	// MetricsBindAddress serves Prometheus metrics; "0" disables.
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" disables.
@@ -107,13 +108,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hook, err := admission.StandaloneWebhook(&admission.Webhook{Handler: handler},
-		admission.StandaloneOptions{Logger: lg.WithName("admission"), MetricsPath: Path})
+	endpoint, err := NewEndpoint(handler, metrics, EndpointOptions{MaxInFlight: o.MaxInFlight, Logger: lg.WithName("admission")})
 	if err != nil {
-		return fmt.Errorf("serve: webhook: %w", err)
+		return fmt.Errorf("serve: %w", err)
 	}
 	// GetWebhookServer adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(Path, Filter(hook, metrics))
+	mgr.GetWebhookServer().Register(Path, endpoint)
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("serve: healthz: %w", err)
 	}
@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: readyz: %w", err)
 	}
 	lg.Info("starting", keyRules, o.Settings.Engine().Enabled, keyTimeout, o.Settings.Webhook.EvaluationTimeout.String(),
-		keyAction, string(o.Settings.Webhook.OnTimeout))
+		keyAction, string(o.Settings.Webhook.OnTimeout), keyLimit, endpoint.max)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
