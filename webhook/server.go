@@ -26,9 +26,13 @@ const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 10 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
-	DefaultIdleTimeout       = 90 * time.Second
-	DefaultShutdownTimeout   = 25 * time.Second
-	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultIdleTimeout outlasts the API server's own idle timeout for webhook
+	// connections (client-go's transport: 90 s), so that the API server closes an idle
+	// connection first and never sends a review on one ward is closing: a POST that
+	// fails once sent is not retried, and the failurePolicy decides it.
+	DefaultIdleTimeout     = 120 * time.Second
+	DefaultShutdownTimeout = 25 * time.Second
+	DefaultMaxHeaderBytes  = 64 << 10
 )
 
 // ServerOptions configure the webhook server.
