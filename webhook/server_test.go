@@ -318,16 +318,14 @@ func TestServerReloadsCertificateUnderLoad(t *testing.T) {
 	}
 }
 
-// TestServerShutdownAnswersInFlight stops the server while reviews are in flight: every
-// one is answered, and Start returns cleanly.
+// TestServerShutdownAnswersInFlight stops the server while reviews are in flight, some
+// running and the others waiting their turn: every one is answered, and Start returns
+// cleanly.
 func TestServerShutdownAnswersInFlight(t *testing.T) {
 	const n = 16
-	var entered sync.WaitGroup
-	entered.Add(n)
 	slow := admission.HandlerFunc(func(ctx context.Context, _ admission.Request) admission.Response {
-		entered.Done()
 		select {
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 			return admission.Allowed("slow but sure")
 		case <-ctx.Done():
 			return admission.Errored(http.StatusServiceUnavailable, ctx.Err())
@@ -363,7 +361,13 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 			results <- ""
 		})
 	}
-	entered.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for ts.endpoint.inFlight.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reviews in flight, want %d", ts.endpoint.inFlight.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	ts.stop()
 	wg.Wait()
 	close(results)
