@@ -36,7 +36,9 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	overruns   *prometheus.CounterVec
 	overloaded prometheus.Counter
-	rules      map[string]bool
+	// connectionsShed counts the connections the server closed at its cap.
+	connectionsShed *prometheus.CounterVec
+	rules           map[string]bool
 
 	// controller-runtime's webhook metrics, which its admission.Webhook kept before
 	// Endpoint replaced it, counted on the same series.
@@ -72,6 +74,10 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 			Name: "ward_admission_overloaded_total",
 			Help: "Admission reviews refused with HTTP 429 because the most reviews allowed in flight (--max-in-flight) were in flight; the API server applies the webhook's failurePolicy to them.",
 		}),
+		connectionsShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ward_webhook_connections_shed_total",
+			Help: "Connections the webhook server closed because it held as many as it takes: an idle keep-alive one to make room (evicted), or the new one before its TLS handshake (refused).",
+		}, []string{"action"}),
 		rules: map[string]bool{},
 		reg:   reg,
 	}
@@ -81,7 +87,9 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 	// Series that exist from the start read as 0, not as absent, in alerts.
 	m.overruns.WithLabelValues("allow")
 	m.overruns.WithLabelValues("deny")
-	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns, m.overloaded} {
+	m.connectionsShed.WithLabelValues("refused")
+	m.connectionsShed.WithLabelValues("evicted")
+	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns, m.overloaded, m.connectionsShed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -83,6 +83,14 @@ func Run(ctx context.Context, o Options) error {
 	if srvOpts.Logger.GetSink() == nil {
 		srvOpts.Logger = lg.WithName("webhook-server")
 	}
+	maxInFlight := o.MaxInFlight
+	if maxInFlight == 0 {
+		maxInFlight = DefaultMaxInFlight()
+	}
+	if srvOpts.MaxConnections == 0 {
+		srvOpts.MaxConnections = DefaultMaxConnections(maxInFlight)
+	}
+	srvOpts.Metrics = metrics
 	srv := NewServer(srvOpts)
 	shutdown := srv.opts.ShutdownTimeout + shutdownMargin
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -108,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	endpoint, err := NewEndpoint(handler, metrics, EndpointOptions{MaxInFlight: o.MaxInFlight, Logger: lg.WithName("admission")})
+	endpoint, err := NewEndpoint(handler, metrics, EndpointOptions{MaxInFlight: maxInFlight, Logger: lg.WithName("admission")})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -124,7 +132,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: readyz: %w", err)
 	}
 	lg.Info("starting", keyRules, o.Settings.Engine().Enabled, keyTimeout, o.Settings.Webhook.EvaluationTimeout.String(),
-		keyAction, string(o.Settings.Webhook.OnTimeout), keyLimit, endpoint.max)
+		keyAction, string(o.Settings.Webhook.OnTimeout), keyLimit, endpoint.max, keyMaxConnections, srvOpts.MaxConnections)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -35,6 +35,12 @@ const (
 	DefaultMaxHeaderBytes  = 64 << 10
 )
 
+// DefaultMaxConnections is the cap on open connections for a bound of maxInFlight
+// reviews: room for every review in flight and three times as many idle keep-alive
+// connections, and never fewer than 256 (the API servers of a cluster keep up to 25
+// idle connections each).
+func DefaultMaxConnections(maxInFlight int) int { return max(4*maxInFlight, 256) }
+
 // ServerOptions configure the webhook server.
 type ServerOptions struct {
 	// Host is the address to listen on; "" listens on every address.
@@ -45,9 +51,14 @@ type ServerOptions struct {
 	CertDir, CertName, KeyName string
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound slow clients.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// MaxHeaderBytes bounds request headers. Bodies are bounded by controller-runtime's
-	// admission.Webhook (7 MiB: two objects of 3 MiB and the review around them).
+	// MaxHeaderBytes bounds request headers. Bodies are bounded by Endpoint
+	// (MaxRequestBytes).
 	MaxHeaderBytes int
+	// MaxConnections caps the open connections (see connLimitListener); 0 means
+	// DefaultMaxConnections of DefaultMaxInFlight.
+	MaxConnections int
+	// Metrics, if set, count the connections shed at the cap.
+	Metrics *Metrics
 	// ShutdownTimeout bounds the wait for in-flight reviews when the server stops.
 	ShutdownTimeout time.Duration
 	// Logger receives the server's own errors (TLS handshakes, bad requests) at V(1).
@@ -86,6 +97,9 @@ func NewServer(opts ServerOptions) *Server {
 	setDefault(&opts.ShutdownTimeout, DefaultShutdownTimeout)
 	if opts.MaxHeaderBytes == 0 {
 		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultMaxConnections(DefaultMaxInFlight())
 	}
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logr.Discard()
@@ -150,6 +164,13 @@ func (s *Server) Start(ctx context.Context) error {
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:     log.New(logWriter{lg}, "", 0),
 	}
+	var onRefuse, onEvict func()
+	if m := s.opts.Metrics; m != nil {
+		refused, evicted := m.connectionsShed.WithLabelValues("refused"), m.connectionsShed.WithLabelValues("evicted")
+		onRefuse, onEvict = refused.Inc, evicted.Inc
+	}
+	limited := newConnLimitListener(ln, s.opts.MaxConnections, lg, onRefuse, onEvict)
+	srv.ConnState = limited.connState
 	s.mu.Lock()
 	s.started = true
 	s.addr = ln.Addr()
@@ -165,7 +186,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer cancel()
 		stopped <- srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(tls.NewListener(ln, TLSConfig(watcher.GetCertificate))); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(tls.NewListener(limited, TLSConfig(watcher.GetCertificate))); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("webhook server: %w", err)
 	}
 	if err := <-stopped; err != nil {

@@ -47,10 +47,12 @@ change. Prometheus metrics are served at --metrics-bind-address, /healthz and /r
 --health-probe-bind-address; /readyz fails until the cache has synced. SIGTERM stops
 accepting connections and answers the reviews in flight first.
 
-At most --max-in-flight reviews are evaluated at once. Beyond that ward answers HTTP 429
-at once, without evaluating, and the API server applies the webhook's failurePolicy:
-Fail rejects the request with ward's message, Ignore admits it unchecked. Overload thus
-costs neither latency nor memory to the reviews ward takes.`,
+ward evaluates as many reviews at once as it has CPUs (GOMAXPROCS) and queues the
+others, up to --max-in-flight in all. Beyond that it answers HTTP 429 at once, without
+evaluating, and the API server applies the webhook's failurePolicy: Fail rejects the
+request with ward's message, Ignore admits it unchecked. Connections are capped at 4 per
+review in flight (at least 256). Overload thus costs neither latency nor memory to the
+reviews ward takes.`,
 		Example: `  ward serve --cert-dir /etc/ward/tls
   ward serve -c /etc/ward/.ward.yaml --port 9443 --metrics-bind-address :8080`,
 		Args: cobra.NoArgs,
@@ -65,7 +67,7 @@ costs neither latency nor memory to the reviews ward takes.`,
 	f.StringVar(&o.PprofBindAddress, "pprof-bind-address", "0", `address of net/http/pprof, for profiling ("0" disables it; bind it to loopback)`)
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then the in-cluster config, then ~/.kube/config)")
 	f.IntVarP(&o.Verbosity, "verbosity", "v", 0, "log verbosity: 0 or 1")
-	f.IntVar(&o.MaxInFlight, "max-in-flight", 0, fmt.Sprintf("most admission reviews evaluated at once; beyond it ward answers HTTP 429 at once and the API server applies the failurePolicy (0: %d × GOMAXPROCS, %d here)", webhook.DefaultMaxInFlight()/runtime.GOMAXPROCS(0), webhook.DefaultMaxInFlight()))
+	f.IntVar(&o.MaxInFlight, "max-in-flight", 0, fmt.Sprintf("most admission reviews evaluated or waiting at once; beyond it ward answers HTTP 429 at once and the API server applies the failurePolicy (0: %d × GOMAXPROCS, %d here)", webhook.DefaultMaxInFlight()/runtime.GOMAXPROCS(0), webhook.DefaultMaxInFlight()))
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", webhook.DefaultShutdownTimeout, "how long SIGTERM waits for reviews in flight")
 	return cmd
 }
