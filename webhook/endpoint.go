@@ -29,11 +29,12 @@ const MaxRequestBytes = 7 << 20
 
 // maxInFlightPerCPU times GOMAXPROCS is the default bound on reviews in flight.
 // GOMAXPROCS of them run at once (the work is CPU-bound) and the others wait their
-// turn; the bound is set well above that so that a burst, or a pause of the process on
-// a busy node, is queued rather than refused, and low enough that what is admitted
-// under overload still waits only milliseconds (62 reviews of ~0.3 ms of CPU each on
-// two cores: ~10 ms) and memory stays flat.
-const maxInFlightPerCPU = 32
+// turn, holding only their body. The bound is set so that a burst, or a stall of the
+// process (a collection, CFS throttling at a CPU limit, a busy node) of up to ~100 ms
+// at 1,000 reviews/s, is queued rather than refused, while under sustained overload
+// what is admitted still waits only ~100 ms (128 reviews of ~0.3-0.7 ms of CPU on two
+// cores), far below the API server's timeout, and memory stays flat.
+const maxInFlightPerCPU = 64
 
 // overloadLogEvery is the least time between two log lines about refused reviews:
 // overload comes in floods, and the metric counts every refusal.
