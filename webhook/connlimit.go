@@ -41,8 +41,8 @@ type connLimitListener struct {
 	lastLog atomic.Int64
 }
 
-func newConnLimitListener(ln net.Listener, max int, log logr.Logger, onRefuse, onEvict func()) *connLimitListener {
-	return &connLimitListener{Listener: ln, max: max, log: log, onRefuse: onRefuse, onEvict: onEvict, idle: map[*limitedConn]struct{}{}}
+func newConnLimitListener(ln net.Listener, limit int, log logr.Logger, onRefuse, onEvict func()) *connLimitListener {
+	return &connLimitListener{Listener: ln, max: limit, log: log, onRefuse: onRefuse, onEvict: onEvict, idle: map[*limitedConn]struct{}{}}
 }
 
 // Accept returns the next connection that fits under the cap.

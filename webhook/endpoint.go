@@ -186,10 +186,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *Endpoint) serve(w http.ResponseWriter, r *http.Request) int {
 	ctx := logf.IntoContext(r.Context(), e.log)
 	if r.Method != http.MethodPost {
-		return e.refuse(ctx, w, http.StatusMethodNotAllowed, "", fmt.Errorf("method %s: want POST", r.Method))
+		return e.refuse(ctx, w, http.StatusMethodNotAllowed, fmt.Errorf("method %s: want POST", r.Method))
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		return e.refuse(ctx, w, http.StatusBadRequest, "", fmt.Errorf("content type %q: want application/json", ct))
+		return e.refuse(ctx, w, http.StatusBadRequest, fmt.Errorf("content type %q: want application/json", ct))
 	}
 	body := getBuffer()
 	defer putBuffer(body)
@@ -199,11 +199,11 @@ func (e *Endpoint) serve(w http.ResponseWriter, r *http.Request) int {
 	_, err := body.ReadFrom(io.LimitReader(r.Body, MaxRequestBytes+1))
 	switch {
 	case err != nil:
-		return e.refuse(ctx, w, http.StatusBadRequest, "", fmt.Errorf("read request body: %w", err))
+		return e.refuse(ctx, w, http.StatusBadRequest, fmt.Errorf("read request body: %w", err))
 	case body.Len() > MaxRequestBytes:
-		return e.refuse(ctx, w, http.StatusRequestEntityTooLarge, "", fmt.Errorf("request body is too large: limit is %d bytes", MaxRequestBytes))
+		return e.refuse(ctx, w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is too large: limit is %d bytes", MaxRequestBytes))
 	case len(bytes.TrimSpace(body.Bytes())) == 0:
-		return e.refuse(ctx, w, http.StatusBadRequest, "", errors.New("request body is empty"))
+		return e.refuse(ctx, w, http.StatusBadRequest, errors.New("request body is empty"))
 	}
 
 	// The body is in: from here on the review holds memory. A slow client holds no
@@ -223,28 +223,27 @@ func (e *Endpoint) serve(w http.ResponseWriter, r *http.Request) int {
 	case e.running <- struct{}{}:
 	case <-r.Context().Done():
 		// The client went away while the review waited: nobody reads this answer.
-		return e.refuse(ctx, w, http.StatusServiceUnavailable, "", fmt.Errorf("request cancelled: %w", r.Context().Err()))
+		return e.refuse(ctx, w, http.StatusServiceUnavailable, fmt.Errorf("request cancelled: %w", r.Context().Err()))
 	}
-	answer, code := e.review(ctx, body.Bytes())
+	answer := e.review(ctx, body.Bytes())
 	<-e.running
 	defer putBuffer(answer)
 	send(w, http.StatusOK, answer)
-	return code
+	return http.StatusOK
 }
 
-// review decodes an AdmissionReview, answers it and encodes the answer, and returns
-// the HTTP code to count it under.
-func (e *Endpoint) review(ctx context.Context, body []byte) (*bytes.Buffer, int) {
+// review decodes an AdmissionReview, answers it and encodes the answer.
+func (e *Endpoint) review(ctx context.Context, body []byte) *bytes.Buffer {
 	req, objs, err := e.decode(body)
 	if err != nil {
-		return e.refusal(ctx, http.StatusBadRequest, req.UID, err), http.StatusOK
+		return e.refusal(ctx, http.StatusBadRequest, req.UID, err)
 	}
 	resp := e.answer(ctx, &req, objs)
 	if err := resp.Complete(req); err != nil {
 		resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("encode the response: %w", err))
 		resp.UID = req.UID
 	}
-	return e.encodeReview(ctx, &resp.AdmissionResponse), http.StatusOK
+	return e.encodeReview(ctx, &resp.AdmissionResponse)
 }
 
 // answer asks the handler, and turns a panic into an error inside the review, as
@@ -334,8 +333,9 @@ func decodeReview(body []byte, v any) error {
 
 // refuse answers a request that is no AdmissionReview ward reads with one holding the
 // error, counted in ward_admission_requests_total as an error.
-func (e *Endpoint) refuse(ctx context.Context, w http.ResponseWriter, code int32, uid types.UID, err error) int {
-	answer := e.refusal(ctx, code, uid, err)
+// Nothing of such a request is read, its uid included.
+func (e *Endpoint) refuse(ctx context.Context, w http.ResponseWriter, code int32, err error) int {
+	answer := e.refusal(ctx, code, "", err)
 	defer putBuffer(answer)
 	send(w, http.StatusOK, answer)
 	return http.StatusOK
@@ -406,5 +406,6 @@ func send(w http.ResponseWriter, code int, answer *bytes.Buffer) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(answer.Len()))
 	w.WriteHeader(code)
-	_, _ = w.Write(answer.Bytes()) // the client may be gone; nothing left to tell it
+	// The client may be gone; nothing left to tell it.
+	_, _ = w.Write(answer.Bytes()) //nolint:gosec // G705: JSON ward encoded itself, sent as application/json
 }

@@ -2,15 +2,14 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
 func env(vars ...string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
-		for _, v := range vars {
-			if v == name {
-				return "set", true
-			}
+		if slices.Contains(vars, name) {
+			return "set", true
 		}
 		return "", false
 	}

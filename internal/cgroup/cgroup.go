@@ -34,14 +34,14 @@ func MemoryLimit() (limit uint64, ok bool, err error) {
 
 // memoryLimit is MemoryLimit with every file read under root, for tests.
 func memoryLimit(root string) (uint64, bool, error) {
-	groups, err := os.ReadFile(filepath.Join(root, "proc/self/cgroup"))
+	groups, err := readFile(filepath.Join(root, "proc/self/cgroup"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("cgroup: %w", err)
 	}
-	mounts, err := os.ReadFile(filepath.Join(root, "proc/self/mountinfo"))
+	mounts, err := readFile(filepath.Join(root, "proc/self/mountinfo"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -198,7 +198,7 @@ func limitV2(root string, m mount, p string) (uint64, bool, error) {
 // parents' limits into account, or else memory.limit_in_bytes.
 func limitV1(root string, m mount, p string) (uint64, bool, error) {
 	d := dir(root, m, p)
-	stat, err := os.ReadFile(filepath.Join(d, "memory.stat"))
+	stat, err := readFile(filepath.Join(d, "memory.stat"))
 	if err == nil {
 		for line := range strings.SplitSeq(string(stat), "\n") {
 			if v, ok := strings.CutPrefix(line, "hierarchical_memory_limit "); ok {
@@ -223,7 +223,7 @@ func limitV1(root string, m mount, p string) (uint64, bool, error) {
 
 // readLimit reads one limit file with parse; a missing file is no limit.
 func readLimit(file string, parse func(string) (uint64, bool, error)) (uint64, bool, error) {
-	b, err := os.ReadFile(file)
+	b, err := readFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -238,4 +238,10 @@ func readLimit(file string, parse func(string) (uint64, bool, error)) (uint64, b
 		return 0, false, nil
 	}
 	return n, true, nil
+}
+
+// readFile reads a file of /proc or of a cgroup hierarchy, whose paths the package
+// builds from what the kernel reports.
+func readFile(path string) ([]byte, error) {
+	return os.ReadFile(path) //nolint:gosec // G304: paths under /proc and the cgroup mounts, by design
 }
