@@ -12,9 +12,16 @@ import (
 	"github.com/go-logr/logr"
 )
 
+// minIdleToEvict is how long a connection must have been idle for a new one to take
+// its place at the cap.
+const minIdleToEvict = time.Second
+
 // connLimitListener holds at most max connections open. At the cap, a new connection
-// takes the place of an idle keep-alive one, closed for it; with none idle, the new
-// connection is closed at once, before its TLS handshake costs a core anything.
+// takes the place of a keep-alive one idle for minIdleToEvict or more, closed for it;
+// with none, the new connection is closed at once, before its TLS handshake costs a
+// core anything. Connections idle for less are in use: a client at a high rate reuses
+// each every few milliseconds, and closing them would only make it open new ones, each
+// a handshake, as ward is short of CPU already.
 //
 // Reviews are bounded by Endpoint, but a connection costs memory (TLS and bufio
 // buffers, a goroutine) whether or not it carries a review, and a client that times
@@ -32,17 +39,17 @@ type connLimitListener struct {
 
 	mu   sync.Mutex
 	open int
-	// idle holds the open connections waiting for their next request; any of them
-	// may go. One the client is reusing at that very moment loses its request (the
+	// idle holds the open connections waiting for their next request, and since when.
+	// One the client reuses at the very moment it is closed loses its request (the
 	// client sees the connection close); that happens only at the cap.
-	idle map[*limitedConn]struct{}
+	idle map[*limitedConn]time.Time
 
 	refused atomic.Int64
 	lastLog atomic.Int64
 }
 
 func newConnLimitListener(ln net.Listener, limit int, log logr.Logger, onRefuse, onEvict func()) *connLimitListener {
-	return &connLimitListener{Listener: ln, max: limit, log: log, onRefuse: onRefuse, onEvict: onEvict, idle: map[*limitedConn]struct{}{}}
+	return &connLimitListener{Listener: ln, max: limit, log: log, onRefuse: onRefuse, onEvict: onEvict, idle: map[*limitedConn]time.Time{}}
 }
 
 // Accept returns the next connection that fits under the cap.
@@ -59,11 +66,13 @@ func (l *connLimitListener) Accept() (net.Conn, error) {
 			return &limitedConn{Conn: c, l: l}, nil
 		}
 		var evict *limitedConn
-		for ic := range l.idle {
-			evict = ic
-			break
+		var oldest time.Time
+		for ic, since := range l.idle {
+			if evict == nil || since.Before(oldest) {
+				evict, oldest = ic, since
+			}
 		}
-		if evict != nil {
+		if evict != nil && time.Since(oldest) >= minIdleToEvict {
 			// The new connection takes the evicted one's place now; the eviction's
 			// Close gives back a place it no longer holds.
 			delete(l.idle, evict)
@@ -79,6 +88,21 @@ func (l *connLimitListener) Accept() (net.Conn, error) {
 		_ = c.Close()
 		l.refuse()
 	}
+}
+
+// full reports whether a new connection would be refused.
+func (l *connLimitListener) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open < l.max {
+		return false
+	}
+	for _, since := range l.idle {
+		if time.Since(since) >= minIdleToEvict {
+			return false
+		}
+	}
+	return true
 }
 
 // refuse counts a refused connection and logs at most every overloadLogEvery.
@@ -115,7 +139,7 @@ func (l *connLimitListener) connState(c net.Conn, state http.ConnState) {
 	}
 	switch state {
 	case http.StateIdle:
-		l.idle[lc] = struct{}{}
+		l.idle[lc] = time.Now()
 	default:
 		delete(l.idle, lc)
 	}

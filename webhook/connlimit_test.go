@@ -61,8 +61,8 @@ func (c *rawConn) answer(t *testing.T) error {
 }
 
 // TestMaxConnections holds the server at its cap of connections: a new one takes the
-// place of an idle keep-alive one, and with none idle it is closed at once, before its
-// handshake completes. The connections in use are answered throughout.
+// place of a keep-alive one idle for a while, and with none it is closed at once,
+// before its handshake completes. The connections in use are answered throughout.
 func TestMaxConnections(t *testing.T) {
 	const limit = 2
 	m, err := NewMetrics(prometheus.NewRegistry(), nil)
@@ -87,7 +87,18 @@ func TestMaxConnections(t *testing.T) {
 		<-h.entered
 		conns = append(conns, c)
 	}
-	// Both idle: a third connection takes the place of one of them.
+	// Both idle a moment: in use still, so a third connection is refused.
+	if c, err := dialRaw(t, ts); err == nil {
+		c.send(t, body)
+		if err := c.answer(t); err == nil {
+			t.Fatal("a connection beside two just used was served")
+		}
+	}
+	if got := testutil.ToFloat64(m.connectionsShed.WithLabelValues("refused")); got != 1 {
+		t.Errorf("refused = %v, want 1", got)
+	}
+	// Both idle for longer: a third connection takes the place of one of them.
+	time.Sleep(minIdleToEvict + 100*time.Millisecond)
 	third, err := dialRaw(t, ts)
 	if err != nil {
 		t.Fatalf("a connection beside idle ones: %v", err)
@@ -140,6 +151,10 @@ func TestMaxConnections(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m2.connectionsShed.WithLabelValues("refused")); got < 1 {
 		t.Errorf("refused = %v, want 1 or more", got)
+	}
+	// Full is not unready: the readiness check does not count on a connection of its own.
+	if err := ts2.srv.StartedChecker()(nil); err != nil {
+		t.Errorf("readiness at the cap: %v", err)
 	}
 	close(h2.release)
 	for _, c := range busy {

@@ -72,13 +72,12 @@ type EndpointOptions struct {
 //     the body three times before the handler decodes the objects a fourth);
 //   - it runs GOMAXPROCS reviews at once and bounds those in flight, running or
 //     waiting: a review read in full beyond the bound is answered at once with HTTP
-//     429 and a Status, never queued. The API server
-//     treats that answer as a failed call and applies the webhook's failurePolicy at
-//     once: Fail rejects the request with ward's message, Ignore admits it unchecked.
-//     An AdmissionReview denying or allowing the request instead would override the
-//     failurePolicy the cluster's owner chose, and a Retry-After header would make
-//     the API server wait and send the review again, adding load to an overloaded
-//     webhook while the user waits.
+//     429 and a Status, never queued. The API server treats that answer as a failed
+//     call and applies the webhook's failurePolicy at once: Fail rejects the request
+//     with ward's message, Ignore admits it unchecked. An AdmissionReview denying or
+//     allowing the request instead would override the failurePolicy the cluster's
+//     owner chose, and a Retry-After header would make the API server wait and send
+//     the review again, adding load to an overloaded webhook while the user waits.
 //
 // It is safe for concurrent use.
 type Endpoint struct {
@@ -102,6 +101,9 @@ type Endpoint struct {
 	httpOther    *prometheus.CounterVec
 	httpLatency  prometheus.Observer
 	httpInFlight prometheus.Gauge
+
+	// buffers hold the buffers bodies are read into and answers encoded into.
+	buffers sync.Pool
 
 	// recoverPanics answers a handler's panic with HTTP 500 inside the review; off in
 	// the fuzz test, so that a panic fails it.
@@ -151,21 +153,23 @@ func NewEndpoint(h admission.Handler, m *Metrics, o EndpointOptions) (*Endpoint,
 	return e, nil
 }
 
-// bufferPool holds the buffers request bodies are read into and answers encoded into.
-// A buffer that grew past maxPooledBuffer (a review of large objects) is let go rather
-// than kept for every later review.
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
+// maxPooledBuffer is the largest buffer kept for reuse: one that grew past it (a review
+// of large objects) is let go rather than kept for every later review.
 const maxPooledBuffer = 256 << 10
 
-func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
+func (e *Endpoint) getBuffer() *bytes.Buffer {
+	if b, ok := e.buffers.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
 
-func putBuffer(b *bytes.Buffer) {
+func (e *Endpoint) putBuffer(b *bytes.Buffer) {
 	if b.Cap() > maxPooledBuffer {
 		return
 	}
 	b.Reset()
-	bufferPool.Put(b)
+	e.buffers.Put(b)
 }
 
 // ServeHTTP answers one AdmissionReview.
@@ -191,8 +195,8 @@ func (e *Endpoint) serve(w http.ResponseWriter, r *http.Request) int {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		return e.refuse(ctx, w, http.StatusBadRequest, fmt.Errorf("content type %q: want application/json", ct))
 	}
-	body := getBuffer()
-	defer putBuffer(body)
+	body := e.getBuffer()
+	defer e.putBuffer(body)
 	if r.ContentLength > 0 && r.ContentLength <= MaxRequestBytes {
 		body.Grow(int(r.ContentLength))
 	}
@@ -225,9 +229,11 @@ func (e *Endpoint) serve(w http.ResponseWriter, r *http.Request) int {
 		// The client went away while the review waited: nobody reads this answer.
 		return e.refuse(ctx, w, http.StatusServiceUnavailable, fmt.Errorf("request cancelled: %w", r.Context().Err()))
 	}
-	answer := e.review(ctx, body.Bytes())
-	<-e.running
-	defer putBuffer(answer)
+	answer := func() *bytes.Buffer {
+		defer func() { <-e.running }()
+		return e.review(ctx, body.Bytes())
+	}()
+	defer e.putBuffer(answer)
 	send(w, http.StatusOK, answer)
 	return http.StatusOK
 }
@@ -252,7 +258,7 @@ func (e *Endpoint) answer(ctx context.Context, req *admission.Request, objs obje
 	if e.recoverPanics {
 		defer func() {
 			if p := recover(); p != nil {
-				logf.FromContext(ctx).Error(fmt.Errorf("%v", p), "admission handler panicked", "requestID", req.UID)
+				logf.FromContext(ctx).Error(fmt.Errorf("%v", p), "admission handler panicked", keyRequestID, req.UID)
 				resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("panic: %v [recovered]", p))
 			}
 		}()
@@ -336,7 +342,7 @@ func decodeReview(body []byte, v any) error {
 // Nothing of such a request is read, its uid included.
 func (e *Endpoint) refuse(ctx context.Context, w http.ResponseWriter, code int32, err error) int {
 	answer := e.refusal(ctx, code, "", err)
-	defer putBuffer(answer)
+	defer e.putBuffer(answer)
 	send(w, http.StatusOK, answer)
 	return http.StatusOK
 }
@@ -374,8 +380,8 @@ func (e *Endpoint) overloaded(ctx context.Context, w http.ResponseWriter) int {
 		Code:     http.StatusTooManyRequests,
 		Message:  fmt.Sprintf("ward is overloaded: %d admission reviews are in flight, the most --max-in-flight allows; retry later", e.max),
 	}
-	answer := encode(ctx, &status)
-	defer putBuffer(answer)
+	answer := e.encode(ctx, &status)
+	defer e.putBuffer(answer)
 	send(w, http.StatusTooManyRequests, answer)
 	return http.StatusTooManyRequests
 }
@@ -384,13 +390,13 @@ func (e *Endpoint) overloaded(ctx context.Context, w http.ResponseWriter) int {
 func (e *Endpoint) encodeReview(ctx context.Context, resp *admissionv1.AdmissionResponse) *bytes.Buffer {
 	ar := admissionv1.AdmissionReview{Response: resp}
 	ar.SetGroupVersionKind(reviewGVK)
-	return encode(ctx, &ar)
+	return e.encode(ctx, &ar)
 }
 
 // encode encodes v as JSON into a pooled buffer, so that the answer goes out in one
 // write with its Content-Length.
-func encode(ctx context.Context, v any) *bytes.Buffer {
-	buf := getBuffer()
+func (e *Endpoint) encode(ctx context.Context, v any) *bytes.Buffer {
+	buf := e.getBuffer()
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		// What ward answers always encodes; say so loudly if it ever does not.
 		logf.FromContext(ctx).Error(err, "encode the answer")

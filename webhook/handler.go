@@ -164,10 +164,8 @@ type requestLog struct {
 func (l *requestLog) get() logr.Logger {
 	if !l.built {
 		r := l.req
-		// The keys controller-runtime's admission.Webhook gave every request's logger,
-		// then ward's own.
-		l.log = l.base.WithValues("object", klog.KRef(r.Namespace, r.Name), "namespace", r.Namespace, "name", r.Name,
-			"resource", r.Resource, "user", r.UserInfo.Username, "requestID", r.UID,
+		l.log = l.base.WithValues(keyObject, klog.KRef(r.Namespace, r.Name), keyNamespace, r.Namespace, keyName, r.Name,
+			keyResource, r.Resource, keyUser, r.UserInfo.Username, keyRequestID, r.UID,
 			keyOperation, string(r.Operation), keyKind, r.Kind.Kind)
 		l.built = true
 	}

@@ -63,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 		}, []string{"rule", "enforcement"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ward_admission_review_duration_seconds",
-			Help:    "Time to answer one admission review, decoding and evaluation included, by operation.",
+			Help:    "Time to judge one decoded admission review, evaluation included, by operation; controller_runtime_webhook_latency_seconds times the whole HTTP request, the wait for a core included.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 		}, []string{"operation"}),
 		overruns: prometheus.NewCounterVec(prometheus.CounterOpts{

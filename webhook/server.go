@@ -76,6 +76,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	started bool
+	limited *connLimitListener
 	addr    net.Addr
 	ready   chan struct{}
 }
@@ -172,6 +173,7 @@ func (s *Server) Start(ctx context.Context) error {
 	limited := newConnLimitListener(ln, s.opts.MaxConnections, lg, onRefuse, onEvict)
 	srv.ConnState = limited.connState
 	s.mu.Lock()
+	s.limited = limited
 	s.started = true
 	s.addr = ln.Addr()
 	close(s.ready)
@@ -212,10 +214,16 @@ func (s *Server) Addr(ctx context.Context) (net.Addr, error) {
 func (s *Server) StartedChecker() healthz.Checker {
 	return func(*http.Request) error {
 		s.mu.Lock()
-		started, addr := s.started, s.addr
+		started, addr, limited := s.started, s.addr, s.limited
 		s.mu.Unlock()
 		if !started {
 			return errors.New("webhook server has not started")
+		}
+		if limited.full() {
+			// Every connection in use: the server is serving, and a probe's own
+			// connection would only be refused. Overload must not make the replica
+			// unready, or the API server would lose every replica at once.
+			return nil
 		}
 		d := &net.Dialer{Timeout: 5 * time.Second}
 		// The check dials its own port only to see the handshake complete; the

@@ -28,6 +28,7 @@ import (
 
 // testServer is a running Server with the handler of a fixture at Path.
 type testServer struct {
+	srv      *Server
 	endpoint *Endpoint
 	addr     string
 	ca       *testcert.CA
@@ -68,6 +69,7 @@ func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptio
 		t.Fatal(err)
 	}
 	ts := &testServer{
+		srv:      srv,
 		endpoint: endpoint,
 		addr:     addr.String(), ca: ca, dir: dir, stop: cancel, done: done,
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
