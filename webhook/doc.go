@@ -9,4 +9,8 @@
 // are mapped to an AdmissionResponse by each rule's enforcement: deny findings deny the
 // request with every message listed, warn findings come back as admission warnings,
 // dryrun findings are only logged and counted.
+//
+// Endpoint is the HTTP side: it reads and decodes each AdmissionReview once, bounds
+// the reviews in flight (beyond the bound it answers HTTP 429 at once, and the API
+// server applies the webhook's failurePolicy), and writes the answer.
 package webhook

@@ -11,17 +11,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// FuzzAdmissionReview feeds arbitrary bodies to the webhook's HTTP handler (Filter,
-// controller-runtime's admission.Webhook, Handler) with panic recovery off: whatever
-// arrives, the answer is an admission.k8s.io/v1 AdmissionReview with a response, and
-// nothing panics.
+// FuzzAdmissionReview feeds arbitrary bodies to the webhook's HTTP handler (Endpoint
+// over Handler) with panic recovery off: whatever arrives, the answer is an
+// admission.k8s.io/v1 AdmissionReview with a response, and nothing panics.
 func FuzzAdmissionReview(f *testing.F) {
 	fx := newFixture(f, "rules: {default-deny: {enforcement: deny}}", newFakeCluster(true))
 	fx.put(f, denyAll)
 	fx.put(f, goodDeployment)
-	hook := &admission.Webhook{Handler: fx.handler}
-	hook.WithRecoverPanic(false)
-	h := Filter(hook, fx.metrics)
+	h, err := NewEndpoint(fx.handler, fx.metrics, EndpointOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h.recoverPanics = false
 
 	for _, req := range []admission.Request{
 		review(f, admissionv1.Create, badDeployment, "", ""),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/klog/v2"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -86,29 +87,38 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 // Handle answers one admission request. It never panics on its input: whatever the
 // request holds, the answer is an allow, a deny with reasons, or an error with a code.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	return h.review(ctx, &req, decodeObjects(&req))
+}
+
+// review answers a request whose objects are decoded, and counts and logs the answer.
+// Endpoint calls it with objects decoded straight from the HTTP body.
+func (h *Handler) review(ctx context.Context, req *admission.Request, objs objects) admission.Response {
 	start := time.Now()
-	resp, decision := h.handle(ctx, &req)
+	log := requestLog{base: logf.FromContext(ctx), req: req}
+	resp, decision := h.handle(ctx, &log, req, objs)
 	took := time.Since(start)
 	op := operationLabel(string(req.Operation))
 	h.metrics.requests.WithLabelValues(op, kindLabel(req.Kind.Kind), decision).Inc()
 	h.metrics.latency.WithLabelValues(op).Observe(took.Seconds())
-	logf.FromContext(ctx).V(1).Info("reviewed", keyOperation, string(req.Operation), keyKind, req.Kind.Kind,
-		keyDecision, decision, keyDuration, took.String())
+	if log.base.V(1).Enabled() {
+		log.get().V(1).Info("reviewed", keyDecision, decision, keyDuration, took.String())
+	}
 	return resp
 }
 
-func (h *Handler) handle(ctx context.Context, req *admission.Request) (admission.Response, string) {
-	log := logf.FromContext(ctx).WithValues(keyOperation, string(req.Operation), keyKind, req.Kind.Kind)
-	review, err := reviewOf(req)
+func (h *Handler) handle(ctx context.Context, log *requestLog, req *admission.Request, objs objects) (admission.Response, string) {
+	review, err := reviewOf(req, objs)
 	if err != nil {
-		log.Info("undecodable admission request", keyReason, err.Error())
+		log.get().Info("undecodable admission request", keyReason, err.Error())
 		return admission.Errored(http.StatusBadRequest, err), decisionError
 	}
 	switch {
 	case req.Operation == admissionv1.Connect:
 		return admission.Allowed("ward judges objects, not connections"), decisionAllowed
 	case req.Operation == admissionv1.Delete && h.namespaceGoingAway(req):
-		log.V(1).Info("deletion in a terminating namespace allowed unevaluated")
+		if log.base.V(1).Enabled() {
+			log.get().V(1).Info("deletion in a terminating namespace allowed unevaluated")
+		}
 		return admission.Allowed("namespace is terminating"), decisionAllowed
 	}
 
@@ -116,11 +126,11 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) (admission
 	defer cancel()
 	var out engine.Outcome
 	if err := h.waitSynced(ectx); err != nil {
-		return h.overrun(ctx, log)
+		return h.overrun(ctx, log.get())
 	}
 	out = h.eval.Evaluate(ectx, review)
 	if len(out.Errors) > 0 && ectx.Err() != nil {
-		return h.overrun(ctx, log)
+		return h.overrun(ctx, log.get())
 	}
 	if len(out.Errors) > 0 {
 		ids := make([]string, 0, len(out.Errors))
@@ -130,18 +140,40 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) (admission
 			errs = append(errs, e)
 		}
 		err := errors.Join(errs...)
-		log.Error(err, "rule evaluation failed", keyRules, ids)
+		log.get().Error(err, "rule evaluation failed", keyRules, ids)
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("ward could not evaluate the request: %w", err)), decisionError
 	}
 	if out.Excluded {
-		log.V(1).Info("namespace excluded")
+		if log.base.V(1).Enabled() {
+			log.get().V(1).Info("namespace excluded")
+		}
 		return admission.Allowed(""), decisionAllowed
 	}
 	return h.verdict(log, out)
 }
 
+// requestLog is the logger of one review, with the request's identity as key/values,
+// built on first use: most reviews log nothing, and zap encodes those values eagerly.
+type requestLog struct {
+	base  logr.Logger
+	req   *admission.Request
+	log   logr.Logger
+	built bool
+}
+
+func (l *requestLog) get() logr.Logger {
+	if !l.built {
+		r := l.req
+		l.log = l.base.WithValues(keyObject, klog.KRef(r.Namespace, r.Name), keyNamespace, r.Namespace, keyName, r.Name,
+			keyResource, r.Resource, keyUser, r.UserInfo.Username, keyRequestID, r.UID,
+			keyOperation, string(r.Operation), keyKind, r.Kind.Kind)
+		l.built = true
+	}
+	return l.log
+}
+
 // verdict maps findings to a response by each rule's enforcement.
-func (h *Handler) verdict(log logr.Logger, out engine.Outcome) (admission.Response, string) {
+func (h *Handler) verdict(rlog *requestLog, out engine.Outcome) (admission.Response, string) {
 	var denies, warnings []string
 	var denyIDs, dryrunIDs []string
 	for _, v := range out.Violations {
@@ -160,17 +192,17 @@ func (h *Handler) verdict(log logr.Logger, out engine.Outcome) (admission.Respon
 	slices.Sort(denies)
 	slices.Sort(warnings)
 	if len(dryrunIDs) > 0 {
-		log.Info("dryrun violations", keyRules, compactSorted(dryrunIDs), keyEnforcement, string(rules.EnforcementDryRun))
+		rlog.get().Info("dryrun violations", keyRules, compactSorted(dryrunIDs), keyEnforcement, string(rules.EnforcementDryRun))
 	}
-	if len(out.Exempted) > 0 {
+	if len(out.Exempted) > 0 && rlog.base.V(1).Enabled() {
 		ids := make([]string, 0, len(out.Exempted))
 		for _, v := range out.Exempted {
 			ids = append(ids, v.RuleID)
 		}
-		log.V(1).Info("exempted violations", keyRules, compactSorted(ids))
+		rlog.get().V(1).Info("exempted violations", keyRules, compactSorted(ids))
 	}
 	if len(denies) > 0 {
-		log.Info("denied", keyRules, compactSorted(denyIDs), keyCount, len(denies))
+		rlog.get().Info("denied", keyRules, compactSorted(denyIDs), keyCount, len(denies))
 		return admission.Denied(strings.Join(denies, "\n")).WithWarnings(warnings...), decisionDenied
 	}
 	return admission.Allowed("").WithWarnings(warnings...), decisionAllowed

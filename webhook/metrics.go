@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,7 +36,18 @@ type Metrics struct {
 	violations *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	overruns   *prometheus.CounterVec
-	rules      map[string]bool
+	overloaded prometheus.Counter
+	// connectionsShed counts the connections the server closed at its cap.
+	connectionsShed *prometheus.CounterVec
+	rules           map[string]bool
+
+	// controller-runtime's webhook metrics, which its admission.Webhook kept before
+	// Endpoint replaced it, counted on the same series.
+	httpRequests *prometheus.CounterVec
+	httpLatency  *prometheus.HistogramVec
+	httpInFlight *prometheus.GaugeVec
+
+	reg prometheus.Registerer
 }
 
 // NewMetrics creates ward's metrics and registers them with reg. ruleIDs are the loaded
@@ -52,14 +64,23 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 		}, []string{"rule", "enforcement"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ward_admission_review_duration_seconds",
-			Help:    "Time to answer one admission review, decoding and evaluation included, by operation.",
+			Help:    "Time to judge one decoded admission review, evaluation included, by operation; controller_runtime_webhook_latency_seconds times the whole HTTP request, the wait for a core included.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 		}, []string{"operation"}),
 		overruns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ward_evaluation_overruns_total",
 			Help: "Evaluations that overran their deadline, by the action taken (allow or deny).",
 		}, []string{"action"}),
+		overloaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ward_admission_overloaded_total",
+			Help: "Admission reviews refused with HTTP 429 because the most reviews allowed in flight (--max-in-flight) were in flight; the API server applies the webhook's failurePolicy to them.",
+		}),
+		connectionsShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ward_webhook_connections_shed_total",
+			Help: "Connections the webhook server closed because it held as many as it takes: an idle keep-alive one to make room (evicted), or the new one before its TLS handshake (refused).",
+		}, []string{"action"}),
 		rules: map[string]bool{},
+		reg:   reg,
 	}
 	for _, id := range ruleIDs {
 		m.rules[id] = true
@@ -67,10 +88,35 @@ func NewMetrics(reg prometheus.Registerer, ruleIDs []string) (*Metrics, error) {
 	// Series that exist from the start read as 0, not as absent, in alerts.
 	m.overruns.WithLabelValues("allow")
 	m.overruns.WithLabelValues("deny")
-	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns} {
+	m.connectionsShed.WithLabelValues("refused")
+	m.connectionsShed.WithLabelValues("evicted")
+	for _, c := range []prometheus.Collector{m.requests, m.violations, m.latency, m.overruns, m.overloaded, m.connectionsShed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
+	}
+	var err error
+	if m.httpRequests, err = shared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "controller_runtime_webhook_requests_total",
+		Help: "Total number of admission requests by HTTP status code.",
+	}, []string{"webhook", "code"})); err != nil {
+		return nil, err
+	}
+	if m.httpLatency, err = shared(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            "controller_runtime_webhook_latency_seconds",
+		Help:                            "Histogram of the latency of processing admission requests",
+		Buckets:                         prometheus.ExponentialBuckets(10e-9, 10, 12),
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  100,
+		NativeHistogramMinResetDuration: 1 * time.Hour,
+	}, []string{"webhook"})); err != nil {
+		return nil, err
+	}
+	if m.httpInFlight, err = shared(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "controller_runtime_webhook_requests_in_flight",
+		Help: "Current number of admission requests being served.",
+	}, []string{"webhook"})); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -93,6 +139,42 @@ func RegisterRuntimeCollectors(reg prometheus.Registerer) error {
 				continue
 			}
 			return fmt.Errorf("register runtime metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// shared registers c, or returns the collector already registered under the same
+// description: controller-runtime registers its webhook metrics in its registry when
+// its webhook package is loaded, and ward counts on those very series.
+func shared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, fmt.Errorf("register metrics: %w", err)
+}
+
+// registerMaxInFlight exposes the bound on reviews in flight and how many are in
+// flight now, read when scraped.
+func (m *Metrics) registerMaxInFlight(limit int, inFlight func() float64) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ward_admission_max_in_flight",
+			Help: "The most admission reviews ward decodes, evaluates or answers at once (--max-in-flight); beyond it, it answers HTTP 429.",
+		}, func() float64 { return float64(limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ward_admission_in_flight",
+			Help: "Admission reviews being decoded, evaluated or answered now.",
+		}, inFlight),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
 		}
 	}
 	return nil

@@ -13,20 +13,35 @@ import (
 	"github.com/wardsec/ward/pkg/engine"
 )
 
-// reviewOf turns an AdmissionRequest into the engine's Review, decoding object and
-// oldObject into the very JSON values ward lint builds from a file.
-func reviewOf(req *admission.Request) (engine.Review, error) {
-	if req.UID == "" || req.Kind.Kind == "" || req.Operation == "" {
-		return engine.Review{}, fmt.Errorf("%w: uid, kind and operation are required", ErrNoRequest)
-	}
+// objects are a request's object and oldObject decoded into the very JSON values ward
+// lint builds from a file (nil when absent or null), or the error decoding them.
+type objects struct {
+	object, oldObject map[string]any
+	err               error
+}
+
+// decodeObjects decodes the raw object and oldObject of req.
+func decodeObjects(req *admission.Request) objects {
 	obj, err := decodeObject(req.Object.Raw)
 	if err != nil {
-		return engine.Review{}, fmt.Errorf("object: %w", err)
+		return objects{err: fmt.Errorf("object: %w", err)}
 	}
 	old, err := decodeObject(req.OldObject.Raw)
 	if err != nil {
-		return engine.Review{}, fmt.Errorf("oldObject: %w", err)
+		return objects{err: fmt.Errorf("oldObject: %w", err)}
 	}
+	return objects{object: obj, oldObject: old}
+}
+
+// reviewOf turns an AdmissionRequest and its decoded objects into the engine's Review.
+func reviewOf(req *admission.Request, objs objects) (engine.Review, error) {
+	if req.UID == "" || req.Kind.Kind == "" || req.Operation == "" {
+		return engine.Review{}, fmt.Errorf("%w: uid, kind and operation are required", ErrNoRequest)
+	}
+	if objs.err != nil {
+		return engine.Review{}, objs.err
+	}
+	obj, old := objs.object, objs.oldObject
 	switch req.Operation {
 	case admissionv1.Create, admissionv1.Update:
 		if obj == nil {

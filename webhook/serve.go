@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
@@ -35,10 +34,15 @@ type Options struct {
 	Settings *config.Settings
 	// Server configures the webhook server.
 	Server ServerOptions
+	// MaxInFlight bounds the reviews in flight; 0 means DefaultMaxInFlight.
+	MaxInFlight int
 	// MetricsBindAddress serves Prometheus metrics; "0" disables.
 	MetricsBindAddress string
 	// HealthProbeBindAddress serves /healthz and /readyz; "0" disables.
 	HealthProbeBindAddress string
+	// PprofBindAddress serves net/http/pprof; "" or "0" disables. Profiles show what
+	// ward holds and does, so bind it to loopback.
+	PprofBindAddress string
 	// RestConfig reaches the API server; nil reads KUBECONFIG, then in-cluster config.
 	RestConfig *rest.Config
 	// Logger is the root logger.
@@ -83,12 +87,21 @@ func Run(ctx context.Context, o Options) error {
 	if srvOpts.Logger.GetSink() == nil {
 		srvOpts.Logger = lg.WithName("webhook-server")
 	}
+	maxInFlight := o.MaxInFlight
+	if maxInFlight == 0 {
+		maxInFlight = DefaultMaxInFlight()
+	}
+	if srvOpts.MaxConnections == 0 {
+		srvOpts.MaxConnections = DefaultMaxConnections(maxInFlight)
+	}
+	srvOpts.Metrics = metrics
 	srv := NewServer(srvOpts)
 	shutdown := srv.opts.ShutdownTimeout + shutdownMargin
 	mgr, err := manager.New(cfg, manager.Options{
 		Logger:                  lg,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		WebhookServer:           srv,
 		Cache:                   cache.Options{DefaultTransform: CacheTransform},
 		GracefulShutdownTimeout: &shutdown,
@@ -107,13 +120,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hook, err := admission.StandaloneWebhook(&admission.Webhook{Handler: handler},
-		admission.StandaloneOptions{Logger: lg.WithName("admission"), MetricsPath: Path})
+	endpoint, err := NewEndpoint(handler, metrics, EndpointOptions{MaxInFlight: maxInFlight, Logger: lg.WithName("admission")})
 	if err != nil {
-		return fmt.Errorf("serve: webhook: %w", err)
+		return fmt.Errorf("serve: %w", err)
 	}
 	// GetWebhookServer adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(Path, Filter(hook, metrics))
+	mgr.GetWebhookServer().Register(Path, endpoint)
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("serve: healthz: %w", err)
 	}
@@ -124,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: readyz: %w", err)
 	}
 	lg.Info("starting", keyRules, o.Settings.Engine().Enabled, keyTimeout, o.Settings.Webhook.EvaluationTimeout.String(),
-		keyAction, string(o.Settings.Webhook.OnTimeout))
+		keyAction, string(o.Settings.Webhook.OnTimeout), keyLimit, endpoint.max, keyMaxConnections, srvOpts.MaxConnections)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -26,10 +26,20 @@ const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 10 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
-	DefaultIdleTimeout       = 90 * time.Second
-	DefaultShutdownTimeout   = 25 * time.Second
-	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultIdleTimeout outlasts the API server's own idle timeout for webhook
+	// connections (client-go's transport: 90 s), so that the API server closes an idle
+	// connection first and never sends a review on one ward is closing: a POST that
+	// fails once sent is not retried, and the failurePolicy decides it.
+	DefaultIdleTimeout     = 120 * time.Second
+	DefaultShutdownTimeout = 25 * time.Second
+	DefaultMaxHeaderBytes  = 64 << 10
 )
+
+// DefaultMaxConnections is the cap on open connections for a bound of maxInFlight
+// reviews: room for every review in flight and three times as many idle keep-alive
+// connections, and never fewer than 256 (the API servers of a cluster keep up to 25
+// idle connections each).
+func DefaultMaxConnections(maxInFlight int) int { return max(4*maxInFlight, 256) }
 
 // ServerOptions configure the webhook server.
 type ServerOptions struct {
@@ -41,9 +51,14 @@ type ServerOptions struct {
 	CertDir, CertName, KeyName string
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound slow clients.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// MaxHeaderBytes bounds request headers. Bodies are bounded by controller-runtime's
-	// admission.Webhook (7 MiB: two objects of 3 MiB and the review around them).
+	// MaxHeaderBytes bounds request headers. Bodies are bounded by Endpoint
+	// (MaxRequestBytes).
 	MaxHeaderBytes int
+	// MaxConnections caps the open connections (see connLimitListener); 0 means
+	// DefaultMaxConnections of DefaultMaxInFlight.
+	MaxConnections int
+	// Metrics, if set, count the connections shed at the cap.
+	Metrics *Metrics
 	// ShutdownTimeout bounds the wait for in-flight reviews when the server stops.
 	ShutdownTimeout time.Duration
 	// Logger receives the server's own errors (TLS handshakes, bad requests) at V(1).
@@ -61,6 +76,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	started bool
+	limited *connLimitListener
 	addr    net.Addr
 	ready   chan struct{}
 }
@@ -82,6 +98,9 @@ func NewServer(opts ServerOptions) *Server {
 	setDefault(&opts.ShutdownTimeout, DefaultShutdownTimeout)
 	if opts.MaxHeaderBytes == 0 {
 		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultMaxConnections(DefaultMaxInFlight())
 	}
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logr.Discard()
@@ -146,7 +165,15 @@ func (s *Server) Start(ctx context.Context) error {
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:     log.New(logWriter{lg}, "", 0),
 	}
+	var onRefuse, onEvict func()
+	if m := s.opts.Metrics; m != nil {
+		refused, evicted := m.connectionsShed.WithLabelValues("refused"), m.connectionsShed.WithLabelValues("evicted")
+		onRefuse, onEvict = refused.Inc, evicted.Inc
+	}
+	limited := newConnLimitListener(ln, s.opts.MaxConnections, lg, onRefuse, onEvict)
+	srv.ConnState = limited.connState
 	s.mu.Lock()
+	s.limited = limited
 	s.started = true
 	s.addr = ln.Addr()
 	close(s.ready)
@@ -161,7 +188,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer cancel()
 		stopped <- srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(tls.NewListener(ln, TLSConfig(watcher.GetCertificate))); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(tls.NewListener(limited, TLSConfig(watcher.GetCertificate))); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("webhook server: %w", err)
 	}
 	if err := <-stopped; err != nil {
@@ -187,10 +214,16 @@ func (s *Server) Addr(ctx context.Context) (net.Addr, error) {
 func (s *Server) StartedChecker() healthz.Checker {
 	return func(*http.Request) error {
 		s.mu.Lock()
-		started, addr := s.started, s.addr
+		started, addr, limited := s.started, s.addr, s.limited
 		s.mu.Unlock()
 		if !started {
 			return errors.New("webhook server has not started")
+		}
+		if limited.full() {
+			// Every connection in use: the server is serving, and a probe's own
+			// connection would only be refused. Overload must not make the replica
+			// unready, or the API server would lose every replica at once.
+			return nil
 		}
 		d := &net.Dialer{Timeout: 5 * time.Second}
 		// The check dials its own port only to see the handshake complete; the

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,15 +28,17 @@ import (
 
 // testServer is a running Server with the handler of a fixture at Path.
 type testServer struct {
-	addr   string
-	ca     *testcert.CA
-	client *http.Client
-	dir    string
-	stop   context.CancelFunc
-	done   chan error
+	srv      *Server
+	endpoint *Endpoint
+	addr     string
+	ca       *testcert.CA
+	client   *http.Client
+	dir      string
+	stop     context.CancelFunc
+	done     chan error
 }
 
-func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptions) *testServer {
+func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptions, maxInFlight int) *testServer {
 	t.Helper()
 	ca, err := testcert.NewCA()
 	if err != nil {
@@ -51,11 +54,11 @@ func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptio
 	}
 	opts.Host, opts.Port, opts.CertDir = "127.0.0.1", 0, dir
 	srv := NewServer(opts)
-	hook, err := admission.StandaloneWebhook(&admission.Webhook{Handler: h}, admission.StandaloneOptions{})
+	endpoint, err := NewEndpoint(h, m, EndpointOptions{MaxInFlight: maxInFlight})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Register(Path, Filter(hook, m))
+	srv.Register(Path, endpoint)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
@@ -66,7 +69,9 @@ func startServer(t *testing.T, h admission.Handler, m *Metrics, opts ServerOptio
 		t.Fatal(err)
 	}
 	ts := &testServer{
-		addr: addr.String(), ca: ca, dir: dir, stop: cancel, done: done,
+		srv:      srv,
+		endpoint: endpoint,
+		addr:     addr.String(), ca: ca, dir: dir, stop: cancel, done: done,
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12},
 		}},
@@ -119,7 +124,7 @@ func reviewJSON(t *testing.T, req admission.Request) []byte {
 
 func TestServerFaults(t *testing.T) {
 	f := newFixture(t, "", nil)
-	ts := startServer(t, f.handler, f.metrics, ServerOptions{})
+	ts := startServer(t, f.handler, f.metrics, ServerOptions{}, 0)
 	bad := reviewJSON(t, review(t, admissionv1.Create, badDeployment, "", ""))
 	tests := []struct {
 		name        string
@@ -139,6 +144,8 @@ func TestServerFaults(t *testing.T) {
 		{"wrong content type", "text/plain", bad, false, http.StatusBadRequest, "want application/json"},
 		{"empty body", "application/json", nil, false, http.StatusBadRequest, "empty"},
 		{"wrong review version", "application/json", bytes.Replace(bad, []byte("admission.k8s.io/v1"), []byte("admission.k8s.io/v1beta1"), 1), false, http.StatusBadRequest, "want admission.k8s.io/v1 AdmissionReview"},
+		{"object not a JSON object", "application/json", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "operation": "CREATE", "object": ["x"]}}`), false, http.StatusBadRequest, "malformed AdmissionReview"},
+		{"data after the review", "application/json", append(slices.Clone(bad), `{}`...), false, http.StatusBadRequest, "data after the review"},
 		{"body over the limit", "application/json", append(append([]byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "`), bytes.Repeat([]byte("a"), 7<<20)...), `"}}`...), false, http.StatusRequestEntityTooLarge, "too large"},
 	}
 	for _, tc := range tests {
@@ -156,8 +163,12 @@ func TestServerFaults(t *testing.T) {
 		})
 	}
 	// Every refusal is counted, those the filter makes and those the handler makes.
-	if got := testutil.ToFloat64(f.metrics.requests.WithLabelValues(labelOther, labelOther, decisionError)); got != 9 {
-		t.Errorf("requests{other,other,error} = %v, want 9", got)
+	if got := testutil.ToFloat64(f.metrics.requests.WithLabelValues(labelOther, labelOther, decisionError)); got != 11 {
+		t.Errorf("requests{other,other,error} = %v, want 11", got)
+	}
+	// A refused review that has a uid is answered for that uid: the API server checks it.
+	if _, resp := ts.post(t, "application/json", bytes.Replace(bad, []byte(`"operation":"CREATE"`), []byte(`"operation":"CREATE","object":7`), 1)); resp.UID != "uid-1" || resp.Result == nil || resp.Result.Code != http.StatusBadRequest {
+		t.Errorf("refusal of a review with a uid: %+v", resp)
 	}
 	// The server still answers after all of that.
 	if _, resp := ts.post(t, "application/json", bad); resp.Allowed {
@@ -167,7 +178,7 @@ func TestServerFaults(t *testing.T) {
 
 func TestServerRefusesOldTLSAndPlainHTTP(t *testing.T) {
 	f := newFixture(t, "", nil)
-	ts := startServer(t, f.handler, f.metrics, ServerOptions{})
+	ts := startServer(t, f.handler, f.metrics, ServerOptions{}, 0)
 	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
 			conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.ca.Pool(), MinVersion: v, MaxVersion: v})
@@ -210,7 +221,7 @@ func TestServerRefusesOldTLSAndPlainHTTP(t *testing.T) {
 
 func TestServerSlowClients(t *testing.T) {
 	f := newFixture(t, "", nil)
-	ts := startServer(t, f.handler, f.metrics, ServerOptions{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond})
+	ts := startServer(t, f.handler, f.metrics, ServerOptions{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond}, 0)
 	dial := func(t *testing.T) *tls.Conn {
 		conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.ca.Pool(), MinVersion: tls.VersionTLS12})
 		if err != nil {
@@ -256,7 +267,7 @@ func TestServerSlowClients(t *testing.T) {
 
 func TestServerReloadsCertificateUnderLoad(t *testing.T) {
 	f := newFixture(t, "", nil)
-	ts := startServer(t, f.handler, f.metrics, ServerOptions{})
+	ts := startServer(t, f.handler, f.metrics, ServerOptions{}, 0)
 	next, err := ts.ca.Issue()
 	if err != nil {
 		t.Fatal(err)
@@ -309,16 +320,14 @@ func TestServerReloadsCertificateUnderLoad(t *testing.T) {
 	}
 }
 
-// TestServerShutdownAnswersInFlight stops the server while reviews are in flight: every
-// one is answered, and Start returns cleanly.
+// TestServerShutdownAnswersInFlight stops the server while reviews are in flight, some
+// running and the others waiting their turn: every one is answered, and Start returns
+// cleanly.
 func TestServerShutdownAnswersInFlight(t *testing.T) {
 	const n = 16
-	var entered sync.WaitGroup
-	entered.Add(n)
 	slow := admission.HandlerFunc(func(ctx context.Context, _ admission.Request) admission.Response {
-		entered.Done()
 		select {
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 			return admission.Allowed("slow but sure")
 		case <-ctx.Done():
 			return admission.Errored(http.StatusServiceUnavailable, ctx.Err())
@@ -328,7 +337,7 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startServer(t, slow, m, ServerOptions{})
+	ts := startServer(t, slow, m, ServerOptions{}, 0)
 	body := reviewJSON(t, review(t, admissionv1.Create, goodDeployment, "", ""))
 	var wg sync.WaitGroup
 	results := make(chan string, n)
@@ -354,7 +363,13 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 			results <- ""
 		})
 	}
-	entered.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for ts.endpoint.inFlight.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reviews in flight, want %d", ts.endpoint.inFlight.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	ts.stop()
 	wg.Wait()
 	close(results)

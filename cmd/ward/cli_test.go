@@ -136,6 +136,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "unknown rule", args: []string{"lint", "--disable", "nope", clean}, code: exitInput, stderr: []string{`unknown rule "nope"`}},
 		{name: "bad fail-on", args: []string{"lint", "--fail-on", "sometimes", clean}, code: exitInput},
 		{name: "unknown flag", args: []string{"lint", "--frobnicate"}, code: exitInput},
+		{name: "serve: negative max-in-flight", args: []string{"serve", "--max-in-flight", "-1"}, code: exitInput, stderr: []string{"--max-in-flight -1: want 0 (the default) or more"}},
 		{name: "bad config field", args: []string{"lint", "-c", write("badcfg.yaml", "rules:\n  drop-net-raw:\n    severty: error\n"), clean}, code: exitInput, stderr: []string{"badcfg.yaml:3: field severty not found"}},
 		{name: "config names unknown rule", args: []string{"lint", "-c", write("unknown.yaml", "excludedNamespaces: []\nrules:\n  no-such-rule: {enabled: false}\n"), clean}, code: exitInput, stderr: []string{`unknown.yaml:3: unknown rule "no-such-rule"`}},
 		{name: "bad policy", args: []string{"lint", "-p", filepath.Dir(write("pol/bad.rego", "package ward.rules.x\n\nviolation contains v if {\n  v := \n}\n")), clean}, code: exitInput, stderr: []string{"pol/bad.rego:5: rego_parse_error"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,9 +26,11 @@ type serveOptions struct {
 	Port                   int
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
+	PprofBindAddress       string
 	Kubeconfig             string
 	Verbosity              int
 	ShutdownTimeout        time.Duration
+	MaxInFlight            int
 }
 
 func newServeCommand() *cobra.Command {
@@ -44,7 +47,14 @@ cache of NetworkPolicies, Namespaces and pod-bearing objects.
 The serving certificate (tls.crt, tls.key in --cert-dir) is reloaded when the files
 change. Prometheus metrics are served at --metrics-bind-address, /healthz and /readyz at
 --health-probe-bind-address; /readyz fails until the cache has synced. SIGTERM stops
-accepting connections and answers the reviews in flight first.`,
+accepting connections and answers the reviews in flight first.
+
+ward evaluates as many reviews at once as it has CPUs (GOMAXPROCS) and queues the
+others, up to --max-in-flight in all. Beyond that it answers HTTP 429 at once, without
+evaluating, and the API server applies the webhook's failurePolicy: Fail rejects the
+request with ward's message, Ignore admits it unchecked. Connections are capped at 4 per
+review in flight (at least 256). Overload thus costs neither latency nor memory to the
+reviews ward takes.`,
 		Example: `  ward serve --cert-dir /etc/ward/tls
   ward serve -c /etc/ward/.ward.yaml --port 9443 --metrics-bind-address :8080`,
 		Args: cobra.NoArgs,
@@ -56,8 +66,10 @@ accepting connections and answers the reviews in flight first.`,
 	f.IntVar(&o.Port, "port", webhook.DefaultPort, "port of the webhook server")
 	f.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
 	f.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	f.StringVar(&o.PprofBindAddress, "pprof-bind-address", "0", `address of net/http/pprof, for profiling ("0" disables it; bind it to loopback)`)
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then the in-cluster config, then ~/.kube/config)")
 	f.IntVarP(&o.Verbosity, "verbosity", "v", 0, "log verbosity: 0 or 1")
+	f.IntVar(&o.MaxInFlight, "max-in-flight", 0, fmt.Sprintf("most admission reviews evaluated or waiting at once; beyond it ward answers HTTP 429 at once and the API server applies the failurePolicy (0: %d × GOMAXPROCS, %d here)", webhook.DefaultMaxInFlight()/runtime.GOMAXPROCS(0), webhook.DefaultMaxInFlight()))
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", webhook.DefaultShutdownTimeout, "how long SIGTERM waits for reviews in flight")
 	return cmd
 }
@@ -72,9 +84,13 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if o.Port <= 0 || o.Port > 65535 {
 		return usageError(fmt.Errorf("--port %d: want 1 to 65535", o.Port))
 	}
+	if o.MaxInFlight < 0 {
+		return usageError(fmt.Errorf("--max-in-flight %d: want 0 (the default) or more", o.MaxInFlight))
+	}
 	lg := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(zapcore.Level(-o.Verbosity)))
 	crlog.SetLogger(lg)
 	klog.SetLogger(lg.WithName("client-go"))
+	tuneServeGC(lg)
 
 	eng, cfg, err := o.load(ctx)
 	if err != nil {
@@ -96,8 +112,10 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 			CertDir:         o.CertDir,
 			ShutdownTimeout: o.ShutdownTimeout,
 		},
+		MaxInFlight:            o.MaxInFlight,
 		MetricsBindAddress:     o.MetricsBindAddress,
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
+		PprofBindAddress:       o.PprofBindAddress,
 		RestConfig:             rc,
 		Logger:                 lg,
 	})

@@ -26,9 +26,10 @@ type wardProcess struct {
 	err         error // the exit error, once done is closed
 }
 
-// startWard runs `ward serve` with config cfgYAML on the suite's webhook port and
-// waits until /readyz answers 200: the cache has synced and the server serves.
-func startWard(t *testing.T, name, cfgYAML string) *wardProcess {
+// startWard runs `ward serve` with config cfgYAML (and extra flags) on the suite's
+// webhook port and waits until /readyz answers 200: the cache has synced and the server
+// serves.
+func startWard(t *testing.T, name, cfgYAML string, flags ...string) *wardProcess {
 	t.Helper()
 	cfgPath := filepath.Join(s.dir, name+".ward.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
@@ -52,7 +53,7 @@ func startWard(t *testing.T, name, cfgYAML string) *wardProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cmd = exec.Command(s.bin, "serve",
+	w.cmd = exec.Command(s.bin, append([]string{"serve",
 		"--config", cfgPath,
 		"--kubeconfig", s.kubeconfig,
 		"--cert-dir", s.certDir,
@@ -61,7 +62,7 @@ func startWard(t *testing.T, name, cfgYAML string) *wardProcess {
 		"--health-probe-bind-address", w.probeAddr,
 		"--shutdown-timeout", "10s",
 		"-v", "1",
-	)
+	}, flags...)...)
 	w.cmd.Stdout, w.cmd.Stderr = logFile, logFile
 	w.cmd.Env = append(os.Environ(), "KUBECONFIG=") // only --kubeconfig
 	if err := w.cmd.Start(); err != nil {

@@ -2,10 +2,14 @@
 // kube-apiserver (controller-runtime's envtest, KUBEBUILDER_ASSETS), seeds them with the
 // corpus's namespaces and NetworkPolicies, starts `ward serve` over TLS on loopback, and
 // drives /validate with AdmissionReviews of Deployments at fixed rates (vegeta, open
-// loop) for a fixed time each. It prints, per rate, the latency percentiles, the errors
-// and ward's resident memory before and after.
+// loop) for a fixed time each. It prints, per rate, the latency percentiles, the errors,
+// the requests ward refused as overloaded (HTTP 429), the CPU time ward used per request,
+// and ward's resident memory before, at its peak during, and after the rate.
 //
 //	KUBEBUILDER_ASSETS=$(hack/e2e-assets.sh) go run ./bench/cmd/loadgen -rates 200,1000,2000 -duration 30s
+//
+// -ward-args passes flags to `ward serve` and -ward-env sets its environment (GOGC=200);
+// -pprof writes a CPU profile of ward for each rate and a heap profile after it into -out.
 //
 // Results are also written to bench/out/webhook.md.
 package main
@@ -18,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -47,6 +52,10 @@ type options struct {
 	warmup   time.Duration
 	out      string
 	ward     string
+	wardArgs []string
+	wardEnv  []string
+	pprof    bool
+	rssEvery time.Duration
 }
 
 func main() {
@@ -56,7 +65,13 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "warm-up at the lowest rate, not reported")
 	flag.StringVar(&o.out, "out", "bench/out", "directory for the ward binary and the results")
 	flag.StringVar(&o.ward, "ward", "", "ward binary (default: build ./cmd/ward)")
+	wardArgs := flag.String("ward-args", "", "extra flags of ward serve, space-separated")
+	wardEnv := flag.String("ward-env", "", "extra environment of ward serve, space-separated NAME=VALUE")
+	flag.BoolVar(&o.pprof, "pprof", false, "profile ward: a CPU profile per rate and a heap profile after it, in -out")
+	flag.DurationVar(&o.rssEvery, "rss-every", 0, "also print ward's RSS at this interval during each rate (0: only the table)")
 	flag.Parse()
+	o.wardArgs = strings.Fields(*wardArgs)
+	o.wardEnv = strings.Fields(*wardEnv)
 	for _, s := range strings.Split(*rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -143,11 +158,15 @@ func run(o options) error {
 	if err := serving.Write(certDir); err != nil {
 		return err
 	}
-	port, probe := freePort(), freePort()
-	ward := exec.Command(o.ward, "serve", "--kubeconfig", kubeconfig, "--cert-dir", certDir,
+	port, probe, pprofPort := freePort(), freePort(), freePort()
+	args := []string{"serve", "--kubeconfig", kubeconfig, "--cert-dir", certDir,
 		"--port", strconv.Itoa(port), "--metrics-bind-address", "0",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe))
-	ward.Env = append(os.Environ(), "KUBECONFIG=")
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe)}
+	if o.pprof {
+		args = append(args, "--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort))
+	}
+	ward := exec.Command(o.ward, append(args, o.wardArgs...)...)
+	ward.Env = append(append(os.Environ(), "KUBECONFIG="), o.wardEnv...)
 	var wardLog bytes.Buffer
 	ward.Stdout, ward.Stderr = &wardLog, &wardLog
 	if err := ward.Start(); err != nil {
@@ -173,25 +192,50 @@ func run(o options) error {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "`ward serve` on loopback over TLS, %d distinct Deployment AdmissionReviews (%d denied), keep-alive connections; %s per rate after a %s warm-up. Machine load average at start: %s.\n\n",
-		len(targets), denied, o.duration, o.warmup, loadavg())
-	b.WriteString("| rate/s | requests | p50 ms | p90 ms | p99 ms | max ms | success | errors | RSS before MiB | RSS after MiB |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+	extra := ""
+	if len(o.wardArgs)+len(o.wardEnv) > 0 {
+		extra = fmt.Sprintf(" ward serve with %q.", strings.Join(append(slices.Clone(o.wardEnv), o.wardArgs...), " "))
+	}
+	fmt.Fprintf(&b, "`ward serve` on loopback over TLS, %d distinct Deployment AdmissionReviews (%d denied), keep-alive connections; %s per rate after a %s warm-up.%s Machine load average at start: %s.\n\n",
+		len(targets), denied, o.duration, o.warmup, extra, loadavg())
+	b.WriteString("| rate/s | requests | p50 ms | p90 ms | p99 ms | max ms | success | refused (429) | errors | ward CPU µs/request | RSS before / peak / after MiB |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n")
 	if o.warmup > 0 {
 		attack(targets, tlsConfig, o.rates[0], o.warmup)
 	}
+	pid := ward.Process.Pid
 	for _, rate := range o.rates {
-		before := rssMiB(ward.Process.Pid)
+		before, cpu0 := rssMiB(pid), cpuSeconds(pid)
+		sampler := sampleRSS(pid, rate, o.rssEvery)
+		var prof chan error
+		if o.pprof {
+			prof = make(chan error, 1)
+			go func() {
+				prof <- fetch(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", pprofPort, int(o.duration.Seconds())),
+					filepath.Join(o.out, fmt.Sprintf("ward-cpu-%d.pprof", rate)))
+			}()
+		}
 		m := attack(targets, tlsConfig, rate, o.duration)
-		after := rssMiB(ward.Process.Pid)
-		errs := fmt.Sprint(failed(m))
-		if len(m.Errors) > 0 {
-			errs += " (" + errorKinds(m.Errors) + ")"
+		peak := sampler()
+		after, cpu := rssMiB(pid), cpuSeconds(pid)-cpu0
+		if o.pprof {
+			if err := <-prof; err != nil {
+				return err
+			}
+			if err := fetch(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", pprofPort), filepath.Join(o.out, fmt.Sprintf("ward-heap-%d.pprof", rate))); err != nil {
+				return err
+			}
+		}
+		refused := uint64(m.StatusCodes["429"])
+		errs := fmt.Sprint(failed(m) - refused)
+		if kinds := errorKinds(m.Errors); kinds != "" {
+			errs += " (" + kinds + ")"
 		}
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.2f%% | %s | %.1f | %.1f |\n", rate, m.Requests,
-			ms(m.Latencies.P50), ms(m.Latencies.P90), ms(m.Latencies.P99), ms(m.Latencies.Max), m.Success*100, errs, before, after)
-		fmt.Fprintf(os.Stderr, "%d/s: p50 %s p99 %s max %s success %.2f%%\n", rate, m.Latencies.P50, m.Latencies.P99, m.Latencies.Max, m.Success*100)
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.2f%% | %d | %s | %.0f | %.1f / %.1f / %.1f |\n", rate, m.Requests,
+			ms(m.Latencies.P50), ms(m.Latencies.P90), ms(m.Latencies.P99), ms(m.Latencies.Max), m.Success*100, refused, errs,
+			cpu/float64(max(m.Requests, 1))*1e6, before, max(peak, before, after), after)
+		fmt.Fprintf(os.Stderr, "%d/s: p50 %s p99 %s max %s success %.2f%% refused %d\n", rate, m.Latencies.P50, m.Latencies.P99, m.Latencies.Max, m.Success*100, refused)
 	}
 	fmt.Print(b.String())
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
@@ -341,6 +385,59 @@ func attack(targets []vegeta.Target, tlsConfig *tls.Config, rate int, d time.Dur
 	return &m
 }
 
+// sampleRSS reads ward's RSS every 200 ms until the returned function is called, which
+// returns the peak; every interval (if not zero) it also prints the RSS, for long runs.
+func sampleRSS(pid, rate int, every time.Duration) func() float64 {
+	stop, done := make(chan struct{}), make(chan float64)
+	go func() {
+		peak, start, last := 0.0, time.Now(), time.Now()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case now := <-tick.C:
+				rss := rssMiB(pid)
+				peak = max(peak, rss)
+				if every > 0 && now.Sub(last) >= every {
+					last = now
+					fmt.Fprintf(os.Stderr, "%d/s at %s: RSS %.1f MiB\n", rate, now.Sub(start).Round(time.Second), rss)
+				}
+			}
+		}
+	}()
+	return func() float64 {
+		close(stop)
+		return <-done
+	}
+}
+
+// fetch saves what url answers into path.
+func fetch(url, path string) error {
+	resp, err := http.Get(url) //nolint:gosec // G107: ward's own pprof endpoint on loopback
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch %s: HTTP %d", url, resp.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.Create(path) //nolint:gosec // G304: a path under -out
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	return f.Close()
+}
+
 // failed counts the requests that did not get a 200.
 func failed(m *vegeta.Metrics) uint64 {
 	return m.Requests - uint64(m.StatusCodes["200"])
@@ -351,6 +448,8 @@ func errorKinds(errs []string) string {
 	kinds := map[string]bool{}
 	for _, e := range errs {
 		switch {
+		case strings.HasPrefix(e, "429 "):
+			// Counted in its own column.
 		case strings.Contains(e, "connection reset"):
 			kinds["connection reset"] = true
 		case strings.Contains(e, "Client.Timeout"), strings.Contains(e, "deadline exceeded"):
@@ -409,6 +508,23 @@ func rssMiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// cpuSeconds reads the user and system CPU time of a process from /proc.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
 func loadavg() string {
