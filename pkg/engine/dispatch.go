@@ -40,16 +40,22 @@ func (f kindFilter) admits(objectKind, oldKind string) bool {
 }
 
 var (
+	rulesRef      = ast.MustParseRef("data.ward.rules")
 	objectKindRef = ast.MustParseRef("input.review.object.kind")
 	oldKindRef    = ast.MustParseRef("input.review.oldObject.kind")
 )
+
+// violationRef is data.ward.rules.<pkg>.violation, a rule's violation set.
+func violationRef(pkg string) ast.Ref {
+	return rulesRef.Append(ast.StringTerm(pkg)).Append(ast.StringTerm("violation"))
+}
 
 // dispatch computes the kind filter of every rule of the registry.
 func dispatch(c *ast.Compiler, reg *rules.Registry) map[string]kindFilter {
 	out := map[string]kindFilter{}
 	for _, id := range reg.IDs() {
 		rule, _ := reg.Get(id)
-		ref := ast.MustParseRef("data.ward.rules").Append(ast.StringTerm(rule.Package)).Append(ast.StringTerm("violation"))
+		ref := violationRef(rule.Package)
 		f := kindFilter{object: map[string]bool{}, oldObject: map[string]bool{}}
 		for _, r := range c.GetRulesExact(ref) {
 			field, kinds, ok := bodyKinds(r.Body)

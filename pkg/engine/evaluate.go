@@ -120,8 +120,7 @@ func (e *Engine) Prepare(_ context.Context, inv *Inventory, s Settings) (*Evalua
 			return nil, fmt.Errorf("parameters of %s: %w", id, err)
 		}
 		freeze(pv)
-		ref := ast.MustParseRef("data.ward.rules").Append(ast.StringTerm(rule.Package)).Append(ast.StringTerm("violation"))
-		query, err := e.compiler.QueryCompiler().Compile(ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(ref))))
+		query, err := e.compiler.QueryCompiler().Compile(ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(violationRef(rule.Package)))))
 		if err != nil {
 			return nil, fmt.Errorf("prepare rule %s: %w", id, err)
 		}
