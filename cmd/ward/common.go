@@ -49,8 +49,7 @@ func (o *policyOptions) load(ctx context.Context) (*engine.Engine, *config.File,
 
 // usageError marks err as a usage error (exit 2).
 func usageError(err error) error {
-	var ee *ExitError
-	if errors.As(err, &ee) {
+	if _, ok := errors.AsType[*ExitError](err); ok {
 		return err
 	}
 	return &ExitError{Code: exitInput, Err: err}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -160,8 +161,7 @@ func write(cmd *cobra.Command, out output, f report.Formatter, res *report.Resul
 		return fmt.Errorf("output %s: %w", out.format, err)
 	}
 	if err := f.Format(file, res); err != nil {
-		file.Close()
-		return err
+		return errors.Join(err, file.Close())
 	}
 	return file.Close()
 }

@@ -57,8 +57,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	var ee *ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*ExitError](err); ok {
 		if ee.Err != nil {
 			fmt.Fprintf(stderr, "ward: %v\n", ee.Err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,17 +43,16 @@ rule into DIR instead (docs/rules/ in this repository is generated that way).`,
 }
 
 func writeDocs(dir string, list []*rules.Rule) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // G301: documentation the user's repository publishes
 		return fmt.Errorf("docs: %w", err)
 	}
 	for _, r := range list {
-		f, err := os.Create(filepath.Join(dir, r.ID+".md"))
+		f, err := os.Create(filepath.Join(dir, r.ID+".md")) //nolint:gosec // G304: the directory the user named with --docs
 		if err != nil {
 			return fmt.Errorf("docs: %w", err)
 		}
 		if err := explainMarkdown(f, r); err != nil {
-			f.Close()
-			return fmt.Errorf("docs %s: %w", r.ID, err)
+			return fmt.Errorf("docs %s: %w", r.ID, errors.Join(err, f.Close()))
 		}
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("docs %s: %w", r.ID, err)

@@ -77,7 +77,7 @@ func Load(path string) (*File, error) {
 	if path == "" {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // G304: the config file the user named or ward found
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

@@ -280,7 +280,7 @@ func readExample(regoFile, name string) string {
 	if rest, ok := strings.CutPrefix(regoFile, embeddedPrefix+"/"); ok {
 		b, err = fs.ReadFile(policies.FS, path.Join(path.Dir(rest), "examples", name))
 	} else {
-		b, err = os.ReadFile(filepath.Join(filepath.Dir(filepath.FromSlash(regoFile)), "examples", name))
+		b, err = os.ReadFile(filepath.Join(filepath.Dir(filepath.FromSlash(regoFile)), "examples", name)) //nolint:gosec // G304: beside a --policy file the user named
 	}
 	if err != nil {
 		return ""

@@ -352,7 +352,7 @@ func (m *memo) commit(puts []memoPut) {
 			if m.proposed == nil {
 				m.proposed = make([]uint64, proposedSlots)
 			}
-			h := uint64(k.hash)*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(k.node)))
+			h := uint64(k.hash)*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(k.node))) //nolint:gosec // G103: the node's address only seeds a hash
 			slot := &m.proposed[h%proposedSlots]
 			if *slot != h|1 {
 				*slot = h | 1 // never 0, the empty slot

@@ -116,7 +116,7 @@ func readWant(t *testing.T, path string) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	sc := bufio.NewScanner(f)
 	if !sc.Scan() {
 		t.Fatalf("%s is empty", path)

@@ -1,6 +1,9 @@
 package manifest
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // armTemplateSchema is the part of $schema that names an ARM deployment template.
 const armTemplateSchema = "deploymenttemplate.json"
@@ -40,9 +43,7 @@ func eachResource(v any, path []any, fn func(path []any, r map[string]any)) {
 		typ, _ := rm["type"].(string)
 		if strings.EqualFold(typ, ManagedClusters) {
 			obj := make(map[string]any, len(rm)+1)
-			for k, v := range rm {
-				obj[k] = v
-			}
+			maps.Copy(obj, rm)
 			obj["kind"] = ManagedClusters
 			fn(p, obj)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,8 +174,7 @@ func (d *decoder) merge(n *yaml.Node, m map[string]any, depth int) error {
 			break
 		}
 		// Earlier maps take precedence, so they are written last.
-		for i := len(n.Content) - 1; i >= 0; i-- {
-			c := n.Content[i]
+		for _, c := range slices.Backward(n.Content) {
 			t := c
 			if c.Kind == yaml.AliasNode {
 				t = c.Alias
@@ -288,7 +288,7 @@ func scalar(n *yaml.Node) (any, error) {
 	switch tag {
 	case tagStr, tagTimestamp:
 		if tag == tagTimestamp {
-			if _, ok := parseTimestamp(n.Value); !ok {
+			if !parseTimestamp(n.Value) {
 				return nil, errAt(n, "cannot decode %q as a !!timestamp", n.Value)
 			}
 		}
@@ -326,7 +326,7 @@ func kindTag(n *yaml.Node, v any) string {
 		}
 		return tagInt
 	case string:
-		if _, ok := parseTimestamp(n.Value); ok {
+		if parseTimestamp(n.Value) {
 			return tagTimestamp
 		}
 	}
@@ -398,7 +398,7 @@ func resolvedNumber(n *yaml.Node) any {
 		}
 		return nil
 	}
-	if _, ok := parseTimestamp(in); ok {
+	if parseTimestamp(in) {
 		return nil
 	}
 	plain := strings.ReplaceAll(in, "_", "")
@@ -431,7 +431,7 @@ func resolvedNumber(n *yaml.Node) any {
 
 // parseTimestamp accepts the timestamp forms yaml.v2 recognises; such plain scalars stay
 // strings when decoded into interface{}, as sigs.k8s.io/yaml does.
-func parseTimestamp(s string) (struct{}, bool) {
+func parseTimestamp(s string) bool {
 	i := 0
 	for ; i < len(s); i++ {
 		if c := s[i]; c < '0' || c > '9' {
@@ -439,14 +439,14 @@ func parseTimestamp(s string) (struct{}, bool) {
 		}
 	}
 	if i != 4 || i == len(s) || s[i] != '-' {
-		return struct{}{}, false
+		return false
 	}
 	for _, layout := range timestampLayouts {
 		if _, err := time.Parse(layout, s); err == nil {
-			return struct{}{}, true
+			return true
 		}
 	}
-	return struct{}{}, false
+	return false
 }
 
 var timestampLayouts = []string{

@@ -38,43 +38,42 @@ func (o *Object) locateParsed(path []any) Position {
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
-	n, _ := walk(root, append(clone(o.root), path...))
+	n := walk(root, append(clone(o.root), path...))
 	line, col := fileLine(o.src.data, o.src.firstLine, n.Line, n.Column)
 	return Position{Line: line, Column: col}
 }
 
-// walk follows path from n and returns the deepest node reached and how many elements
-// of path it followed. For a mapping key the node is the key, so a finding points at the
-// field's name.
-func walk(n *yaml.Node, path []any) (*yaml.Node, int) {
+// walk follows path from n and returns the deepest node reached. For a mapping key the
+// node is the key, so a finding points at the field's name.
+func walk(n *yaml.Node, path []any) *yaml.Node {
 	cur := n
 	at := n
-	for i, p := range path {
+	for _, p := range path {
 		if cur.Kind == yaml.AliasNode {
-			return at, i
+			return at
 		}
 		switch cur.Kind {
 		case yaml.MappingNode:
 			key, ok := keyString(p)
 			if !ok {
-				return at, i
+				return at
 			}
 			k, v := lookup(cur, key)
 			if k == nil {
-				return at, i
+				return at
 			}
 			at, cur = k, v
 		case yaml.SequenceNode:
 			idx, ok := p.(int)
 			if !ok || idx < 0 || idx >= len(cur.Content) {
-				return at, i
+				return at
 			}
 			at, cur = cur.Content[idx], cur.Content[idx]
 		default:
-			return at, i
+			return at
 		}
 	}
-	return at, len(path)
+	return at
 }
 
 func keyString(p any) (string, bool) {

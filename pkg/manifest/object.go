@@ -206,8 +206,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 		d := decoder{budget: res.aliases, src: sourceText{data: c.data}}
 		v, err := d.decode(&n, 0)
 		if err != nil {
-			var de *decodeError
-			if errors.As(err, &de) {
+			if de, ok := errors.AsType[*decodeError](err); ok {
 				line, _ := fileLine(c.data, c.firstLine, de.line, 1)
 				first, _ := fileLine(c.data, c.firstLine, de.first, 1)
 				res.errs = append(res.errs, &Error{File: name, Line: line, Err: errors.New(de.message(first))})
@@ -268,7 +267,7 @@ func isObject(m map[string]any) bool {
 }
 
 func position(src *source, root *yaml.Node, path []any) (int, int) {
-	n, _ := walk(root, path)
+	n := walk(root, path)
 	return fileLine(src.data, src.firstLine, n.Line, n.Column)
 }
 
