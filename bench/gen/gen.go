@@ -73,7 +73,7 @@ func namespace(i int) string { return fmt.Sprintf("team-%02d", i) }
 
 func hasDenyAll(ns string) bool {
 	var i int
-	fmt.Sscanf(ns, "team-%d", &i)
+	_, _ = fmt.Sscanf(ns, "team-%d", &i) // the generator's own names: "team-<n>"
 	return i%4 != 0
 }
 
@@ -139,16 +139,16 @@ spec:
 `, ns)
 }
 
-func (g *generator) meta(b *strings.Builder, ns, name, indent string) {
-	fmt.Fprintf(b, "%smetadata:\n%s  name: %s\n", indent, indent, name)
+func (g *generator) meta(b *strings.Builder, ns, name string) {
+	fmt.Fprintf(b, "metadata:\n  name: %s\n", name)
 	// A few objects name no namespace and land in --namespace (default).
 	if !g.pct(4) {
-		fmt.Fprintf(b, "%s  namespace: %s\n", indent, ns)
+		fmt.Fprintf(b, "  namespace: %s\n", ns)
 	}
-	fmt.Fprintf(b, "%s  labels:\n%s    app.kubernetes.io/name: %s\n%s    app.kubernetes.io/part-of: %s\n%s    app.kubernetes.io/managed-by: Helm\n",
-		indent, indent, name, indent, ns, indent)
+	fmt.Fprintf(b, "  labels:\n    app.kubernetes.io/name: %s\n    app.kubernetes.io/part-of: %s\n    app.kubernetes.io/managed-by: Helm\n",
+		name, ns)
 	if g.pct(40) {
-		fmt.Fprintf(b, "%s  annotations:\n%s    meta.helm.sh/release-name: %s\n%s    meta.helm.sh/release-namespace: %s\n", indent, indent, name, indent, ns)
+		fmt.Fprintf(b, "  annotations:\n    meta.helm.sh/release-name: %s\n    meta.helm.sh/release-namespace: %s\n", name, ns)
 	}
 }
 
@@ -158,7 +158,7 @@ func (g *generator) workload(ns, name, kind string) string {
 	switch kind {
 	case "Deployment", "StatefulSet", "DaemonSet":
 		fmt.Fprintf(&b, "apiVersion: apps/v1\nkind: %s\n", kind)
-		g.meta(&b, ns, name, "")
+		g.meta(&b, ns, name)
 		b.WriteString("spec:\n")
 		if kind != "DaemonSet" {
 			fmt.Fprintf(&b, "  replicas: %d\n", 1+g.r.IntN(5))
@@ -171,17 +171,17 @@ func (g *generator) workload(ns, name, kind string) string {
 		pod = "      "
 	case "Job":
 		fmt.Fprintf(&b, "apiVersion: batch/v1\nkind: Job\n")
-		g.meta(&b, ns, name, "")
+		g.meta(&b, ns, name)
 		fmt.Fprintf(&b, "spec:\n  backoffLimit: %d\n  template:\n    spec:\n      restartPolicy: Never\n", g.r.IntN(6))
 		pod = "      "
 	case "CronJob":
 		fmt.Fprintf(&b, "apiVersion: batch/v1\nkind: CronJob\n")
-		g.meta(&b, ns, name, "")
+		g.meta(&b, ns, name)
 		fmt.Fprintf(&b, "spec:\n  schedule: \"%d * * * *\"\n  concurrencyPolicy: Forbid\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n", g.r.IntN(60))
 		pod = "          "
 	default: // Pod
 		fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\n")
-		g.meta(&b, ns, name, "")
+		g.meta(&b, ns, name)
 		b.WriteString("spec:\n")
 		pod = "  "
 	}
@@ -244,7 +244,7 @@ func (g *generator) container(b *strings.Builder, pod, name string, init bool) {
 func (g *generator) service(ns, name string) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: Service\n")
-	g.meta(&b, ns, name, "")
+	g.meta(&b, ns, name)
 	fmt.Fprintf(&b, "spec:\n  selector:\n    app.kubernetes.io/name: %s\n  ports:\n  - name: http\n    port: 80\n    targetPort: http\n", name)
 	if g.pct(60) {
 		b.WriteString("  type: LoadBalancer\n  loadBalancerSourceRanges:\n")
@@ -268,10 +268,10 @@ func (g *generator) cidr(pct int) string {
 	}
 	bits := 16 + g.r.IntN(13) // /16 .. /28
 	a, b, c := 10+g.r.IntN(200), g.r.IntN(256), g.r.IntN(256)
-	ip := uint32(a)<<24 | uint32(b)<<16 | uint32(c)<<8
+	ip := uint32(a)<<24 | uint32(b)<<16 | uint32(c)<<8 //nolint:gosec // G115: octets, 0 to 255
 	ip &^= 1<<(32-bits) - 1
 	if g.pct(pct) {
-		ip |= 1 + uint32(g.r.IntN(1<<(32-bits)-1))
+		ip |= 1 + uint32(g.r.IntN(1<<(32-bits)-1)) //nolint:gosec // G115: below 2^32 by construction
 	}
 	return fmt.Sprintf("%d.%d.%d.%d/%d", ip>>24, ip>>16&0xff, ip>>8&0xff, ip&0xff, bits)
 }
@@ -279,7 +279,7 @@ func (g *generator) cidr(pct int) string {
 func (g *generator) configMap(ns, name string) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: ConfigMap\n")
-	g.meta(&b, ns, name, "")
+	g.meta(&b, ns, name)
 	b.WriteString("data:\n")
 	for i := range 2 + g.r.IntN(6) {
 		fmt.Fprintf(&b, "  key%d: \"%s-%d\"\n", i, g.pick("value", "enabled", "https://example.com/api"), g.r.IntN(1000))
@@ -295,7 +295,7 @@ func (g *generator) configMap(ns, name string) string {
 func (g *generator) networkPolicy(ns, name string) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n")
-	g.meta(&b, ns, name, "")
+	g.meta(&b, ns, name)
 	fmt.Fprintf(&b, "spec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: %s\n  policyTypes:\n  - Ingress\n", name)
 	if g.pct(30) {
 		b.WriteString("  - Egress\n  egress:\n  - to:\n    - ipBlock:\n        cidr: " + g.cidr(10) + "\n")

@@ -58,7 +58,7 @@ func main() {
 	flag.IntVar(&o.single, "single-runs", 40, "runs of the single-file case")
 	flag.BoolVar(&o.skipConf, "skip-conftest", false, "do not run Conftest")
 	flag.Parse()
-	for _, s := range strings.Split(*sizes, ",") {
+	for s := range strings.SplitSeq(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			fatal(fmt.Errorf("bad size %q", s))
@@ -211,7 +211,7 @@ func measureRun(t tool, dir string) (sample, error) {
 	err := cmd.Run()
 	wall := time.Since(start).Seconds()
 	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: findings
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) { // 1: findings
 		return sample{}, fmt.Errorf("%w\n%s", err, tail(stderr.String()))
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
@@ -343,7 +343,7 @@ func singleFile(o options, ward, conftest, policy string) (string, error) {
 			err := cmd.Run()
 			wall := time.Since(start).Seconds() * 1000
 			var ee *exec.ExitError
-			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+			if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) {
 				return "", fmt.Errorf("%s: %w", c.name, err)
 			}
 			if i < 3 {
@@ -457,7 +457,7 @@ func ensureConftest(path, root string) error {
 func machine() string {
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
+		for l := range strings.SplitSeq(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
 				model = strings.TrimSpace(v)
 				break

@@ -72,7 +72,7 @@ func main() {
 	flag.Parse()
 	o.wardArgs = strings.Fields(*wardArgs)
 	o.wardEnv = strings.Fields(*wardEnv)
-	for _, s := range strings.Split(*rates, ",") {
+	for s := range strings.SplitSeq(*rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			fatal(fmt.Errorf("bad rate %q", s))
@@ -104,7 +104,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory
 	if o.ward == "" {
 		o.ward = filepath.Join(dir, "ward")
 		fmt.Fprintln(os.Stderr, "building ward")
@@ -226,7 +226,7 @@ func run(o options) error {
 				return err
 			}
 		}
-		refused := uint64(m.StatusCodes["429"])
+		refused := uint64(m.StatusCodes["429"]) //nolint:gosec // G115: a count, never negative
 		errs := fmt.Sprint(failed(m) - refused)
 		if kinds := errorKinds(m.Errors); kinds != "" {
 			errs += " (" + kinds + ")"
@@ -352,9 +352,9 @@ func check(targets []vegeta.Target, tlsConfig *tls.Config, roughDenied int) (int
 			} `json:"response"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
+		_ = resp.Body.Close() // read to the end already
 		if err != nil || resp.StatusCode != http.StatusOK || out.Response.UID == "" {
-			return 0, fmt.Errorf("sanity check: status %d, decode %v", resp.StatusCode, err)
+			return 0, fmt.Errorf("sanity check: status %d, decode: %w", resp.StatusCode, err)
 		}
 		if !out.Response.Allowed {
 			denied++
@@ -416,7 +416,7 @@ func sampleRSS(pid, rate int, every time.Duration) func() float64 {
 
 // fetch saves what url answers into path.
 func fetch(url, path string) error {
-	resp, err := http.Get(url) //nolint:gosec // G107: ward's own pprof endpoint on loopback
+	resp, err := http.Get(url)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", url, err)
 	}
@@ -427,7 +427,7 @@ func fetch(url, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
-	f, err := os.Create(path) //nolint:gosec // G304: a path under -out
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func fetch(url, path string) error {
 
 // failed counts the requests that did not get a 200.
 func failed(m *vegeta.Metrics) uint64 {
-	return m.Requests - uint64(m.StatusCodes["200"])
+	return m.Requests - uint64(m.StatusCodes["200"]) //nolint:gosec // G115: a count, never negative
 }
 
 // errorKinds names the distinct kinds of error vegeta saw, without the addresses.
@@ -476,7 +476,7 @@ func waitReady(url string, timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -491,7 +491,7 @@ func freePort() int {
 	if err != nil {
 		fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -501,7 +501,7 @@ func rssMiB(pid int) float64 {
 	if err != nil {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
+	for l := range strings.SplitSeq(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			return kb / 1024

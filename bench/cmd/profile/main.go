@@ -39,7 +39,7 @@ func run(cpu, mem, tr string, paths []string) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func run(cpu, mem, tr string, paths []string) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := trace.Start(f); err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func run(cpu, mem, tr string, paths []string) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		return pprof.WriteHeapProfile(f)
 	}
 	return nil
