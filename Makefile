@@ -43,7 +43,7 @@ docker-build: ## Build the container image (needs a Docker engine).
 
 ##@ Test
 .PHONY: test
-test: ## Everything: unit, Rego, fixtures, golden, CLI, integrations and the e2e suite against a real kube-apiserver + etcd, with -race.
+test: ## Everything: unit, Rego, fixtures, golden, CLI, integrations, lint and the e2e suite against a real kube-apiserver + etcd, with -race.
 	hack/test.sh
 
 .PHONY: test-unit

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: the whole suite. The e2e assets (etcd, kube-apiserver) build in the
+# make test: the whole suite, lint included. The e2e assets (etcd, kube-apiserver) build in the
 # background while the unit tests run, so a cold machine pays the build only once and
 # overlapped; a warm one finds them in ~/.cache/ward at once.
 set -euo pipefail
@@ -16,6 +16,11 @@ fi
 echo "== unit, Rego, fixture, golden, CLI and integration tests (-race)"
 status=0
 go test -race -count=1 $(go list ./... | grep -v /test/e2e) || status=$?
+
+# Lint while the e2e assets may still be building: golangci-lint and opa check --strict,
+# installed at pinned versions into ./bin by the Makefile when missing.
+echo "== lint (golangci-lint, opa check --strict)"
+make lint || status=$?
 
 if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
   echo "== waiting for the e2e assets (etcd, kube-apiserver)"
