@@ -92,9 +92,34 @@ func TestDecodeMatchesSigsYAML(t *testing.T) {
 // corpora: the project's own testdata and examples, and the third-party corpus beside the
 // repository where it is present.
 func TestDecodeCorporaMatchSigsYAML(t *testing.T) {
-	roots := []string{"testdata", "../../examples", "../../policies", "../../../shared/corpus"}
 	n := 0
-	for _, root := range roots {
+	eachCorpusFile(t, func(p string, data []byte) {
+		data, err := checkText(data)
+		if err != nil {
+			return // not text: the reader's own tests cover it
+		}
+		for i, c := range splitDocuments(data) {
+			if blank(c.data) {
+				continue
+			}
+			n++
+			t.Run(p+"#"+string(rune('0'+i%10)), func(t *testing.T) { differential(t, c.data) })
+		}
+	})
+	if n < 10 {
+		t.Fatalf("only %d documents found for the differential test", n)
+	}
+}
+
+// corpusRoots are the test corpora: the project's own testdata, examples and rule
+// fixtures, and the third-party corpus beside the repository where it is present.
+var corpusRoots = []string{"testdata", "../../examples", "../../policies", "../../../shared/corpus"}
+
+// eachCorpusFile calls fn with the path and bytes of every manifest file of the test
+// corpora; a root that is missing is skipped.
+func eachCorpusFile(t *testing.T, fn func(path string, data []byte)) {
+	t.Helper()
+	for _, root := range corpusRoots {
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err // a root that is missing (the third-party corpus): skip it
@@ -102,27 +127,14 @@ func TestDecodeCorporaMatchSigsYAML(t *testing.T) {
 			if d.IsDir() || !manifestExt(p) {
 				return nil
 			}
-			data, readErr := os.ReadFile(p)
-			if readErr != nil {
-				t.Errorf("read %s: %v", p, readErr)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Errorf("read %s: %v", p, err)
 				return nil
 			}
-			data, textErr := checkText(data)
-			if textErr != nil {
-				return nil //nolint:nilerr // not text: the reader's own tests cover it
-			}
-			for i, c := range splitDocuments(data) {
-				if blank(c.data) {
-					continue
-				}
-				n++
-				t.Run(p+"#"+string(rune('0'+i%10)), func(t *testing.T) { differential(t, c.data) })
-			}
+			fn(p, data)
 			return nil
 		})
-	}
-	if n < 10 {
-		t.Fatalf("only %d documents found for the differential test", n)
 	}
 }
 

@@ -2,8 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -56,23 +54,7 @@ func checkIndexAgrees(t *testing.T, name string, data []byte) int {
 // parsing again.
 func TestPosIndexAgreesWithWalk(t *testing.T) {
 	n := 0
-	for _, root := range []string{"testdata", "../../examples", "../../policies", "../../../shared/corpus"} {
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err // a root that is missing (the third-party corpus): skip it
-			}
-			if d.IsDir() || !manifestExt(p) {
-				return nil
-			}
-			data, readErr := os.ReadFile(p)
-			if readErr != nil {
-				t.Errorf("read %s: %v", p, readErr)
-				return nil
-			}
-			n += checkIndexAgrees(t, p, data)
-			return nil
-		})
-	}
+	eachCorpusFile(t, func(p string, data []byte) { n += checkIndexAgrees(t, p, data) })
 	// Shapes the corpora may lack: aliases and merges, keys that decode differently
 	// from their text, CRLF and a BOM, flow style, a List, an int-like key.
 	for name, doc := range map[string]string{
