@@ -44,7 +44,7 @@ func TestShortRunThenLongRun(t *testing.T) {
 // the named variables, and fails with the child's output if it fails.
 func rerunWithout(t *testing.T, names ...string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1") //nolint:gosec // G204: this very test binary
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		name, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(names, name)
