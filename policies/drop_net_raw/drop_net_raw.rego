@@ -14,7 +14,9 @@
 #   A container passes when securityContext.capabilities.drop holds NET_RAW or ALL
 #   (compared case-insensitively, with or without the CAP_ prefix: "net_raw",
 #   "CAP_NET_RAW" and "All" all count), capabilities.add holds neither NET_RAW nor ALL,
-#   and securityContext.privileged is not true.
+#   and securityContext.privileged is not true. Write the names without the prefix all
+#   the same: CRI-O accepts it, but containerd's CRI puts "CAP_" before every name it is
+#   given, so "CAP_NET_RAW" becomes "CAP_CAP_NET_RAW" there and drops nothing.
 #
 #   Each problem of a container is its own finding:
 #   - no securityContext, no capabilities, no drop list, "drop: null", or a drop list
@@ -37,8 +39,8 @@
 #   id: drop-net-raw
 #   severity: error
 #   remediation: >-
-#     Add NET_RAW (or ALL) to securityContext.capabilities.drop of every container, and
-#     remove NET_RAW, ALL and privileged true where they are set.
+#     Add NET_RAW (or ALL), without a CAP_ prefix, to securityContext.capabilities.drop
+#     of every container, and remove NET_RAW, ALL and privileged true where they are set.
 #   why: |
 #     NET_RAW is in the default capability set of container runtimes. It lets a process
 #     open raw and packet sockets: forge any IP packet, answer ARP and DNS for its
