@@ -191,6 +191,6 @@ func decodeChunk(doc []byte) (any, error) {
 		}
 		return nil, err
 	}
-	d := decoder{src: sourceText{data: data}}
+	d := decoder{b: MapBuilder{}, src: sourceText{data: data}}
 	return d.decode(&n, 0)
 }

@@ -103,6 +103,7 @@ func within(dir, p string) bool {
 func (o *Object) WithValue(value map[string]any) *Object {
 	c := *o
 	c.Value = value
+	c.decoded, c.builder = nil, nil
 	c.released = nil // the identity is value's
 	return &c
 }
