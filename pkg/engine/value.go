@@ -108,7 +108,7 @@ func (Builder) Null() any { return ast.NullValue }
 func (Builder) Bool(b bool) any { return ast.InternedValue(b) }
 
 // String returns s.
-func (Builder) String(s string) any { return ast.InternedValue(s) }
+func (Builder) String(s string) any { return internedString(s) }
 
 // Number returns the number of JSON text text, as ast.InterfaceToValue(json.Number(text)).
 func (Builder) Number(text string) (any, error) {
@@ -150,7 +150,7 @@ func (Builder) Mapping(keys []string, values []any) (any, error) {
 		if !ok {
 			return nil, errNotBuilt
 		}
-		terms[2*i].Value = ast.InternedValue(k)
+		terms[2*i].Value = internedString(k)
 		terms[2*i+1].Value = v
 		items[i] = [2]*ast.Term{&terms[2*i], &terms[2*i+1]}
 	}
