@@ -261,3 +261,19 @@ func (Builder) With(v any, key string, val any) (any, error) {
 	})
 	return sorted(ast.NewObject(append(items, [2]*ast.Term{k, ast.NewTerm(x)})...)), nil
 }
+
+// Without returns a copy of the object v without key; the copy shares v's terms.
+func (Builder) Without(v any, key string) (any, error) {
+	o, ok := v.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("remove %q: not an object", key)
+	}
+	k := ast.InternedTerm(key)
+	items := make([][2]*ast.Term, 0, o.Len())
+	o.Foreach(func(ok, ov *ast.Term) {
+		if !ok.Equal(k) {
+			items = append(items, [2]*ast.Term{ok, ov})
+		}
+	})
+	return sorted(ast.NewObject(items...)), nil
+}

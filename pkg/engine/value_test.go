@@ -12,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/wardsec/ward/pkg/kustomize"
 	"github.com/wardsec/ward/pkg/manifest"
 )
 
@@ -232,4 +233,37 @@ func FuzzBuilderDifferential(f *testing.F) {
 			checkBuilt(t, doc)
 		}
 	})
+}
+
+// TestKustomizeBuilderMatchesMaps renders the example kustomizations with each builder:
+// the objects must be the same, placed the same, with the same values.
+func TestKustomizeBuilderMatchesMaps(t *testing.T) {
+	dirs := []string{"../../examples/kustomize/overlays/prod", "../../examples/kustomize/base", "../../examples/deploy"}
+	maps := kustomize.Render(t.Context(), dirs)
+	built := kustomize.RenderWith(t.Context(), dirs, Builder{})
+	if len(maps.Errors) > 0 || len(built.Errors) > 0 {
+		t.Fatalf("errors: %v, %v", maps.Errors, built.Errors)
+	}
+	if len(maps.Objects) == 0 || len(maps.Objects) != len(built.Objects) {
+		t.Fatalf("%d objects from maps, %d built", len(maps.Objects), len(built.Objects))
+	}
+	for i, m := range maps.Objects {
+		b := built.Objects[i]
+		if m.File != b.File || m.Line != b.Line || m.Kind() != b.Kind() || m.Name() != b.Name() || m.Namespace() != b.Namespace() {
+			t.Fatalf("object %d: %s:%d %s %s/%s, built %s:%d %s %s/%s", i, m.File, m.Line, m.Kind(), m.Namespace(), m.Name(), b.File, b.Line, b.Kind(), b.Namespace(), b.Name())
+		}
+		want, err := ast.InterfaceToValue(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := b.Decoded().(ast.Value)
+		if !ok || got.Compare(want) != 0 {
+			t.Fatalf("object %d: values differ:\nbuilt: %v\nmap:   %v", i, got, want)
+		}
+		checkFrozen(t, got)
+		p := []any{"spec", "template", "spec", "containers", 0, "securityContext"}
+		if m.Locate(p) != b.Locate(p) {
+			t.Fatalf("object %d: placed at %+v, built at %+v", i, m.Locate(p), b.Locate(p))
+		}
+	}
 }

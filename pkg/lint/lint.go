@@ -133,7 +133,7 @@ func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
 	if len(set.Kustomizations) == 0 {
 		return set
 	}
-	k := kustomize.Render(ctx, set.Kustomizations)
+	k := kustomize.RenderWith(ctx, set.Kustomizations, mo.Builder)
 	set.Objects = append(set.Objects, k.Objects...)
 	set.Errors = append(set.Errors, k.Errors...)
 	set.Files += k.Files

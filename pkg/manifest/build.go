@@ -51,6 +51,8 @@ type Builder interface {
 	Keys(v any) []string
 	// With returns a copy of the mapping v with key set to val; v is left as it was.
 	With(v any, key string, val any) (any, error)
+	// Without returns a copy of the mapping v without key; v is left as it was.
+	Without(v any, key string) (any, error)
 }
 
 // Type is the JSON type of a decoded value.
@@ -170,6 +172,17 @@ func (MapBuilder) With(v any, key string, val any) (any, error) {
 	c := make(map[string]any, len(m)+1)
 	maps.Copy(c, m)
 	c[key] = val
+	return c, nil
+}
+
+// Without returns a shallow copy of the map v without key.
+func (MapBuilder) Without(v any, key string) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("remove %q: not a mapping", key)
+	}
+	c := maps.Clone(m)
+	delete(c, key)
 	return c, nil
 }
 

@@ -65,6 +65,28 @@ func (o *Object) Decoded() any {
 	return o.decoded
 }
 
+// Builder returns the Builder that made Decoded and reads it.
+func (o *Object) Builder() Builder {
+	b, _ := o.view()
+	return b
+}
+
+// WithDecoded returns a copy of o that holds v, a value o's Builder made (a change of
+// o's value), with o's file and positions.
+func (o *Object) WithDecoded(v any) *Object {
+	b := o.Builder()
+	c := *o
+	c.Value, c.decoded, c.builder, c.released = nil, nil, nil, nil
+	if m, ok := v.(map[string]any); ok {
+		if _, isMap := b.(MapBuilder); isMap {
+			c.Value = m
+			return &c
+		}
+	}
+	c.decoded, c.builder = v, b
+	return &c
+}
+
 // view returns the object's value and the builder that reads it.
 func (o *Object) view() (Builder, any) {
 	if o.Value != nil || o.decoded == nil {
