@@ -102,8 +102,7 @@ func within(dir, p string) bool {
 // positions, as WithValue does.
 func (o *Object) WithValueOf(r *Object) *Object {
 	c := *o
-	c.Value, c.decoded, c.builder, c.ARM = r.Value, r.decoded, r.builder, r.ARM
-	c.released = nil // the identity is r's
+	c.hold(r.Decoded(), r.Builder()) // the identity is r's
 	return &c
 }
 
@@ -121,8 +120,6 @@ func (o *Object) At(file string, line, col int) *Object {
 // finding's path in o's source text and stops at the deepest field the source holds.
 func (o *Object) WithValue(value map[string]any) *Object {
 	c := *o
-	c.Value = value
-	c.decoded, c.builder = nil, nil
-	c.released = nil // the identity is value's
+	c.hold(value, MapBuilder{}) // the identity is value's
 	return &c
 }

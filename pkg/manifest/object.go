@@ -46,14 +46,21 @@ type identity struct {
 // newObject makes the object of value v, which b built.
 func newObject(file string, line, col int, v any, b Builder, src *source) *Object {
 	o := &Object{File: file, Line: line, Column: col, src: src}
+	o.hold(v, b)
+	return o
+}
+
+// hold makes v, which b built, the object's value: in Value when b is MapBuilder, as
+// callers of the map decoding have always found it.
+func (o *Object) hold(v any, b Builder) {
+	o.Value, o.decoded, o.builder, o.released = nil, nil, nil, nil
 	if m, ok := v.(map[string]any); ok {
 		if _, isMap := b.(MapBuilder); isMap {
 			o.Value = m
-			return o
+			return
 		}
 	}
 	o.decoded, o.builder = v, b
-	return o
 }
 
 // Decoded returns the object as the Builder it was read with made it: Value when that
@@ -74,16 +81,8 @@ func (o *Object) Builder() Builder {
 // WithDecoded returns a copy of o that holds v, a value o's Builder made (a change of
 // o's value), with o's file and positions.
 func (o *Object) WithDecoded(v any) *Object {
-	b := o.Builder()
 	c := *o
-	c.Value, c.decoded, c.builder, c.released = nil, nil, nil, nil
-	if m, ok := v.(map[string]any); ok {
-		if _, isMap := b.(MapBuilder); isMap {
-			c.Value = m
-			return &c
-		}
-	}
-	c.decoded, c.builder = v, b
+	c.hold(v, o.Builder())
 	return &c
 }
 
