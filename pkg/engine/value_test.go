@@ -107,6 +107,7 @@ func TestBuilderMatchesInterfaceToValue(t *testing.T) {
 		"nulls":           "a: ~\nb: null\nc:\nd: Null\ne: \"\"\n",
 		"keys":            "1: a\ntrue: b\non: c\n1.5: d\nyes: e\n0x10: f\n",
 		"tags":            "a: !!str 3\nb: !!int \"3\"\nc: !!float 3\nd: !custom hello\ne: !!binary aGVsbG8=\nf: !!bool yes\ng: ! 12\n",
+		"anchored tag":    "a: &x ! 12\nb: &y   !\t7\nc: [&z, w!]\nd: [&v ! 1, ! 2]\n",
 		"anchors":         "base: &b {x: 1, y: [1, 2]}\nother: *b\n",
 		"merge":           "base: &b {x: 1, y: 2}\nm:\n  x: 0\n  <<: *b\n  z: 3\nn:\n  <<: [*b, {y: 9, w: 1}]\n  y: 5\n",
 		"merge inline":    "m:\n  <<: {a: 1, a: 2}\n  b: 3\n",
