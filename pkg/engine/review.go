@@ -82,33 +82,50 @@ var clusterScoped = map[string]bool{
 // IsClusterScoped reports whether objects of kind live outside namespaces.
 func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
 
+// ObjectID is an object's identity as written: apiVersion, kind, metadata.name and
+// metadata.namespace (for an ARM resource, its name and no namespace).
+type ObjectID struct {
+	APIVersion, Kind, Name, Namespace string
+}
+
 // NewReview is the offline review of one object: operation CREATE, namespace resolved
 // with defaultNamespace for objects that name none. ARM resources (arm true) have no
 // namespace.
 func NewReview(obj map[string]any, defaultNamespace string, arm bool) Review {
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
-	group, version := ParseAPIVersion(apiVersion)
-	if arm {
-		group, version = "", apiVersion
-	}
+	id := ObjectID{}
+	id.APIVersion, _ = obj["apiVersion"].(string)
+	id.Kind, _ = obj["kind"].(string)
 	meta, _ := obj["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
+	id.Name, _ = meta["name"].(string)
+	id.Namespace, _ = meta["namespace"].(string)
+	if arm {
+		id.Name, _ = obj["name"].(string)
+		id.Namespace = ""
+	}
+	r := ReviewOf(id, defaultNamespace, arm)
+	r.Object = obj
+	return r
+}
+
+// ReviewOf is NewReview of an object known by its identity, whose converted Value the
+// caller sets (ward lint reads the identity from the manifest and converts the object
+// once).
+func ReviewOf(id ObjectID, defaultNamespace string, arm bool) Review {
+	group, version := ParseAPIVersion(id.APIVersion)
+	if arm {
+		group, version = "", id.APIVersion
+	}
 	ns := ""
-	switch {
-	case arm:
-		name, _ = obj["name"].(string)
-	case !IsClusterScoped(kind):
-		ns, _ = meta["namespace"].(string)
+	if !arm && !IsClusterScoped(id.Kind) {
+		ns = id.Namespace
 		if ns == "" {
 			ns = defaultNamespace
 		}
 	}
 	return Review{
-		Object:    obj,
 		Operation: OperationCreate,
-		Kind:      GroupVersionKind{Group: group, Version: version, Kind: kind},
+		Kind:      GroupVersionKind{Group: group, Version: version, Kind: id.Kind},
 		Namespace: ns,
-		Name:      name,
+		Name:      id.Name,
 	}
 }

@@ -17,7 +17,6 @@ package kustomize
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,13 +62,19 @@ type build struct {
 // of dirs uses (a base, a component) is not rendered on its own, so its objects are
 // not linted twice; its render errors then do not count either.
 func Render(ctx context.Context, dirs []string) *Result {
+	return RenderWith(ctx, dirs, nil)
+}
+
+// RenderWith is Render with the rendered objects' values made by b (nil:
+// manifest.MapBuilder), as manifest.Options.Builder makes those of files.
+func RenderWith(ctx context.Context, dirs []string, b manifest.Builder) *Result {
 	builds := make([]*build, len(dirs))
 	for i, dir := range dirs {
 		if err := ctx.Err(); err != nil {
 			builds[i] = &build{dir: dir, kustFile: dir, err: err}
 			continue
 		}
-		builds[i] = renderOne(dir)
+		builds[i] = renderOne(dir, b)
 	}
 	used := map[string]bool{} // kustomization files read by another build
 	for _, b := range builds {
@@ -100,7 +105,7 @@ func Render(ctx context.Context, dirs []string) *Result {
 }
 
 // renderOne builds one kustomization directory and traces its objects.
-func renderOne(dir string) *build {
+func renderOne(dir string, builder manifest.Builder) *build {
 	b := &build{dir: dir, kustFile: dir}
 	kf := manifest.KustomizationFile(dir)
 	if kf == "" {
@@ -134,7 +139,7 @@ func renderOne(dir string) *build {
 		b.err = fmt.Errorf("kustomize build %s: %w", dir, err)
 		return b
 	}
-	tr := &tracer{dir: dir, root: root.String(), kustFile: b.kustFile, keepOrigin: fsys.hadOrigin, sources: map[string]*manifest.Set{}}
+	tr := &tracer{dir: dir, root: root.String(), kustFile: b.kustFile, keepOrigin: fsys.hadOrigin, sources: map[string]*manifest.Set{}, builder: builder}
 	for _, r := range m.Resources() {
 		objs, err := tr.place(r)
 		if err != nil {
@@ -257,6 +262,7 @@ type tracer struct {
 	kustFile   string
 	keepOrigin bool
 	sources    map[string]*manifest.Set // parsed source files by absolute path
+	builder    manifest.Builder         // makes the rendered objects' values
 }
 
 // place decodes a rendered resource the way ward reads files and places it.
@@ -269,33 +275,35 @@ func (t *tracer) place(r *resource.Resource) ([]*manifest.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", r.CurId(), err)
 	}
-	rendered := manifest.Parse(t.kustFile, data)
+	rendered := manifest.ParseWith(t.kustFile, data, t.builder)
 	if len(rendered.Errors) > 0 {
 		return nil, fmt.Errorf("decode %s: %w", r.CurId(), rendered.Errors[0])
 	}
 	out := make([]*manifest.Object, 0, len(rendered.Objects))
 	for _, o := range rendered.Objects {
-		value := o.Value
 		if !t.keepOrigin {
-			value = withoutOrigin(value)
+			v, err := withoutOrigin(o.Builder(), o.Decoded())
+			if err != nil {
+				return nil, fmt.Errorf("decode %s: %w", r.CurId(), err)
+			}
+			o = o.WithDecoded(v)
 		}
-		out = append(out, t.locate(origin, value))
+		out = append(out, t.locate(origin, o))
 	}
 	return out, nil
 }
 
-// locate finds the source object a rendered value came from.
-func (t *tracer) locate(origin *resource.Origin, value map[string]any) *manifest.Object {
-	fallback := &manifest.Object{File: t.kustFile, Line: 1, Column: 1, Value: value}
+// locate finds the source object the rendered object r came from, and returns r
+// placed there.
+func (t *tracer) locate(origin *resource.Origin, r *manifest.Object) *manifest.Object {
 	switch {
 	case origin == nil || origin.Repo != "":
-		return fallback
+		return r.At(t.kustFile, 1, 1)
 	case origin.ConfiguredIn != "":
 		// Generated (a configMapGenerator): the kustomization that configured it.
-		fallback.File = filepath.Join(t.dir, filepath.FromSlash(origin.ConfiguredIn))
-		return fallback
+		return r.At(filepath.Join(t.dir, filepath.FromSlash(origin.ConfiguredIn)), 1, 1)
 	case origin.Path == "":
-		return fallback
+		return r.At(t.kustFile, 1, 1)
 	}
 	abs := filepath.Join(t.root, filepath.FromSlash(origin.Path))
 	src, ok := t.sources[abs]
@@ -307,22 +315,21 @@ func (t *tracer) locate(origin *resource.Origin, value map[string]any) *manifest
 		t.sources[abs] = src
 	}
 	if src == nil {
-		return fallback
+		return r.At(t.kustFile, 1, 1)
 	}
-	if o := match(src.Objects, value); o != nil {
-		return o.WithValue(value)
+	if o := match(src.Objects, r); o != nil {
+		return o.WithValueOf(r)
 	}
 	// The file is known but not the object in it: its first line.
-	return &manifest.Object{File: filepath.Join(t.dir, filepath.FromSlash(origin.Path)), Line: 1, Column: 1, Value: value}
+	return r.At(filepath.Join(t.dir, filepath.FromSlash(origin.Path)), 1, 1)
 }
 
 // match picks the source object a rendered one came from: same kind, and the name
 // equal, or contained in the rendered name (namePrefix, nameSuffix, a hash), the
 // longest such name winning; a namespace that agrees breaks ties. With one object of
 // the kind in the file, that one.
-func match(candidates []*manifest.Object, value map[string]any) *manifest.Object {
-	probe := &manifest.Object{Value: value}
-	kind, name, ns := probe.Kind(), probe.Name(), probe.Namespace()
+func match(candidates []*manifest.Object, rendered *manifest.Object) *manifest.Object {
+	kind, name, ns := rendered.Kind(), rendered.Name(), rendered.Namespace()
 	var best *manifest.Object
 	bestScore := -1
 	sameKind := 0
@@ -356,33 +363,29 @@ func match(candidates []*manifest.Object, value map[string]any) *manifest.Object
 	return best
 }
 
-// withoutOrigin returns value without the origin annotation (and without
+// withoutOrigin returns value, made by b, without the origin annotation (and without
 // metadata.annotations when that was the only one), copying only what changes.
-func withoutOrigin(value map[string]any) map[string]any {
-	md, ok := value["metadata"].(map[string]any)
-	if !ok {
-		return value
+func withoutOrigin(b manifest.Builder, value any) (any, error) {
+	md, _ := b.Get(value, "metadata")
+	ann, _ := b.Get(md, "annotations")
+	if b.Type(ann) != manifest.TypeMapping {
+		return value, nil
 	}
-	ann, ok := md["annotations"].(map[string]any)
-	if !ok {
-		return value
+	if _, ok := b.Get(ann, OriginAnnotation); !ok {
+		return value, nil
 	}
-	if _, ok := ann[OriginAnnotation]; !ok {
-		return value
+	newAnn, err := b.Without(ann, OriginAnnotation)
+	if err != nil {
+		return nil, err
 	}
-	newAnn := make(map[string]any, len(ann))
-	for k, v := range ann {
-		if k != OriginAnnotation {
-			newAnn[k] = v
-		}
-	}
-	newMD := maps.Clone(md)
-	if len(newAnn) == 0 {
-		delete(newMD, "annotations")
+	var newMD any
+	if len(b.Keys(newAnn)) == 0 {
+		newMD, err = b.Without(md, "annotations")
 	} else {
-		newMD["annotations"] = newAnn
+		newMD, err = b.With(md, "annotations", newAnn)
 	}
-	out := maps.Clone(value)
-	out["metadata"] = newMD
-	return out
+	if err != nil {
+		return nil, err
+	}
+	return b.With(value, "metadata", newMD)
 }

@@ -211,7 +211,10 @@ func TestWithOriginAnnotations(t *testing.T) {
 
 func TestWithoutOrigin(t *testing.T) {
 	only := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "p", "annotations": map[string]any{OriginAnnotation: "path: a.yaml\n"}}}
-	got := withoutOrigin(only)
+	got, err := withoutOrigin(manifest.MapBuilder{}, only)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "p"}}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -219,7 +222,11 @@ func TestWithoutOrigin(t *testing.T) {
 		t.Error("the input was changed")
 	}
 	two := map[string]any{"metadata": map[string]any{"annotations": map[string]any{OriginAnnotation: "x", "a": "b"}}}
-	if diff := cmp.Diff(map[string]any{"metadata": map[string]any{"annotations": map[string]any{"a": "b"}}}, withoutOrigin(two)); diff != "" {
+	got, err = withoutOrigin(manifest.MapBuilder{}, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"metadata": map[string]any{"annotations": map[string]any{"a": "b"}}}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

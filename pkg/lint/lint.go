@@ -125,11 +125,15 @@ func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) [][]manife
 func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
 	mo := opts.Manifest
 	mo.Kustomize = opts.Kustomize
+	if mo.Builder == nil {
+		// Decode straight into the values the rules read.
+		mo.Builder = engine.Builder{}
+	}
 	set := manifest.Read(ctx, paths, mo)
 	if len(set.Kustomizations) == 0 {
 		return set
 	}
-	k := kustomize.Render(ctx, set.Kustomizations)
+	k := kustomize.RenderWith(ctx, set.Kustomizations, mo.Builder)
 	set.Objects = append(set.Objects, k.Objects...)
 	set.Errors = append(set.Errors, k.Errors...)
 	set.Files += k.Files
@@ -139,19 +143,20 @@ func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
 // convert makes the review and the inventory item of every object, with one converted
 // value shared by both, and releases the objects' decoded maps.
 func convert(objects []*manifest.Object, ns string) ([]engine.Review, []engine.InventoryItem, error) {
-	maps := make([]map[string]any, len(objects))
+	decoded := make([]any, len(objects))
 	for i, o := range objects {
-		maps[i] = o.Value
+		decoded[i] = o.Decoded()
 	}
-	values, err := engine.NewValues(maps)
+	values, err := engine.NewValues(decoded)
 	if err != nil {
 		return nil, nil, err
 	}
 	reviews := make([]engine.Review, len(objects))
 	items := make([]engine.InventoryItem, len(objects))
 	for i, o := range objects {
-		r := engine.NewReview(o.Value, ns, o.ARM)
-		r.Object, r.Value = nil, values[i]
+		id := engine.ObjectID{APIVersion: o.APIVersion(), Kind: o.Kind(), Name: o.Name(), Namespace: o.Namespace()}
+		r := engine.ReviewOf(id, ns, o.ARM)
+		r.Value = values[i]
 		name := r.Name
 		if name == "" {
 			// Objects with generateName only still count (a Job created by a script).

@@ -1,7 +1,7 @@
 package manifest
 
 import (
-	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,50 +18,63 @@ const ManagedClusters = "Microsoft.ContainerService/managedClusters"
 // the template itself, templates nested in deployments (properties.template) and in
 // blueprint artifacts, child resources, and symbolic-name (languageVersion 2.0)
 // resource maps. path is the object path from the document root to the resource.
-func armResources(v any, path []any, fn func(path []any, r map[string]any)) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return
+func armResources(b Builder, v any, path []any, fn func(path []any, r any)) error {
+	if b.Type(v) != TypeMapping {
+		return nil
 	}
-	if schema, _ := m["$schema"].(string); strings.Contains(strings.ToLower(schema), armTemplateSchema) {
-		eachResource(m["resources"], append(clone(path), "resources"), fn)
-		return
+	if schema := text(b, v, "$schema"); strings.Contains(strings.ToLower(schema), armTemplateSchema) {
+		rs, _ := b.Get(v, "resources")
+		return eachResource(b, rs, append(clone(path), "resources"), fn)
 	}
 	// A template can be wrapped (a blueprint artifact, a parameters-less deployment
 	// object); look one level into properties.template.
-	if props, ok := m["properties"].(map[string]any); ok {
-		armResources(props["template"], append(clone(path), "properties", "template"), fn)
+	if props, ok := b.Get(v, "properties"); ok && b.Type(props) == TypeMapping {
+		t, _ := b.Get(props, "template")
+		return armResources(b, t, append(clone(path), "properties", "template"), fn)
 	}
+	return nil
 }
 
-func eachResource(v any, path []any, fn func(path []any, r map[string]any)) {
-	visit := func(p []any, r any) {
-		rm, ok := r.(map[string]any)
-		if !ok {
-			return
+func eachResource(b Builder, v any, path []any, fn func(path []any, r any)) error {
+	visit := func(p []any, r any) error {
+		if b.Type(r) != TypeMapping {
+			return nil
 		}
-		typ, _ := rm["type"].(string)
-		if strings.EqualFold(typ, ManagedClusters) {
-			obj := make(map[string]any, len(rm)+1)
-			maps.Copy(obj, rm)
-			obj["kind"] = ManagedClusters
+		if strings.EqualFold(text(b, r, "type"), ManagedClusters) {
+			obj, err := b.With(r, "kind", b.String(ManagedClusters))
+			if err != nil {
+				return err
+			}
 			fn(p, obj)
 		}
-		eachResource(rm["resources"], append(clone(p), "resources"), fn)
-		if props, ok := rm["properties"].(map[string]any); ok {
-			armResources(props["template"], append(clone(p), "properties", "template"), fn)
+		rs, _ := b.Get(r, "resources")
+		if err := eachResource(b, rs, append(clone(p), "resources"), fn); err != nil {
+			return err
+		}
+		if props, ok := b.Get(r, "properties"); ok && b.Type(props) == TypeMapping {
+			t, _ := b.Get(props, "template")
+			return armResources(b, t, append(clone(p), "properties", "template"), fn)
+		}
+		return nil
+	}
+	switch b.Type(v) {
+	case TypeSequence:
+		for i := range b.Len(v) {
+			if err := visit(append(clone(path), i), b.Index(v, i)); err != nil {
+				return err
+			}
+		}
+	case TypeMapping:
+		keys := b.Keys(v)
+		slices.Sort(keys)
+		for _, k := range keys {
+			r, _ := b.Get(v, k)
+			if err := visit(append(clone(path), k), r); err != nil {
+				return err
+			}
 		}
 	}
-	switch rs := v.(type) {
-	case []any:
-		for i, r := range rs {
-			visit(append(clone(path), i), r)
-		}
-	case map[string]any:
-		for _, k := range sortedKeys(rs) {
-			visit(append(clone(path), k), rs[k])
-		}
-	}
+	return nil
 }
 
 func clone(p []any) []any { return append([]any(nil), p...) }

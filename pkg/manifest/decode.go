@@ -47,33 +47,102 @@ func errAt(n *yaml.Node, format string, args ...any) error {
 	return &decodeError{line: n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
-// decoder turns yaml.v3 nodes into the values sigs.k8s.io/yaml would produce:
-// map[string]any, []any, string, bool, nil and json.Number.
+// decoder turns yaml.v3 nodes into the values sigs.k8s.io/yaml would produce, made by
+// its Builder (MapBuilder: map[string]any, []any, string, bool, nil and json.Number).
 type decoder struct {
+	b       Builder
 	values  int
 	aliases map[*yaml.Node]bool // anchors being expanded, to refuse self-reference
 	budget  *aliasBudget        // what aliases may still add to the file; nil: no bound
 	outer   *yaml.Node          // the outermost alias being expanded, where errors point
 	src     sourceText          // the text decoded, for what yaml.v3's nodes do not keep
+	stacks
 }
 
-func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
+// stacks hold the mappings and sequences being built, innermost last: a node's entries
+// are collected here and handed to the builder once complete, so building a mapping
+// allocates only what the builder keeps. They are empty between documents, and reused
+// for the next one.
+type stacks struct {
+	keys  []string
+	vals  []any
+	knode []*yaml.Node // the explicit key that wrote an entry; nil for one a merge wrote
+	items []any
+}
+
+// frame is one mapping being built: its entries are the decoder's stacks from base on.
+type frame struct {
+	base int
+	// index finds a key among the entries once there are too many to scan.
+	index map[string]int
+}
+
+// frameScan is the most entries a frame looks through one by one: for the mappings of
+// Kubernetes objects, a few to a dozen keys, comparing strings beats a map.
+const frameScan = 16
+
+func (d *decoder) find(f *frame, key string) int {
+	if f.index != nil {
+		if i, ok := f.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := f.base; i < len(d.keys); i++ {
+		if d.keys[i] == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func (d *decoder) add(f *frame, key string, v any, kn *yaml.Node) {
+	d.keys = append(d.keys, key)
+	d.vals = append(d.vals, v)
+	d.knode = append(d.knode, kn)
+	switch n := len(d.keys) - f.base; {
+	case f.index != nil:
+		f.index[key] = len(d.keys) - 1
+	case n > frameScan:
+		f.index = make(map[string]int, 2*n)
+		for i := f.base; i < len(d.keys); i++ {
+			f.index[d.keys[i]] = i
+		}
+	}
+}
+
+// pop drops the entries of the frame at base, letting their values go.
+func (d *decoder) pop(base int) {
+	clear(d.vals[base:])
+	clear(d.knode[base:])
+	d.keys, d.vals, d.knode = d.keys[:base], d.vals[:base], d.knode[:base]
+}
+
+// enter counts node n against the document's limits.
+func (d *decoder) enter(n *yaml.Node, depth int) error {
 	d.values++
 	if d.values > maxValues {
-		return nil, errAt(n, "document expands to more than %d values (alias bomb?)", maxValues)
+		return errAt(n, "document expands to more than %d values (alias bomb?)", maxValues)
 	}
 	if d.budget != nil && len(d.aliases) > 0 {
 		if d.budget.left--; d.budget.left < 0 {
-			return nil, errAt(d.outer, "aliases expand the file by more than %d values (alias bomb?)", d.budget.limit)
+			return errAt(d.outer, "aliases expand the file by more than %d values (alias bomb?)", d.budget.limit)
 		}
 	}
 	if depth > maxDepth {
-		return nil, errAt(n, "document nests deeper than %d levels", maxDepth)
+		return errAt(n, "document nests deeper than %d levels", maxDepth)
+	}
+	return nil
+}
+
+func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
+	if err := d.enter(n, depth); err != nil {
+		return nil, err
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return nil, nil
+			return d.b.Null(), nil
 		}
 		return d.decode(n.Content[0], depth)
 	case yaml.AliasNode:
@@ -91,45 +160,81 @@ func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 		delete(d.aliases, n.Alias)
 		return v, err
 	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		if err := d.mapping(n, m, depth, true); err != nil {
+		f := frame{base: len(d.keys)}
+		err := d.mapping(n, &f, depth, true)
+		var v any
+		if err == nil {
+			if v, err = d.b.Mapping(d.keys[f.base:], d.vals[f.base:]); err != nil {
+				err = errAt(n, "%v", err)
+			}
+		}
+		d.pop(f.base)
+		return v, err
+	case yaml.SequenceNode:
+		base := len(d.items)
+		var err error
+		for _, c := range n.Content {
+			var v any
+			if v, err = d.decode(c, depth+1); err != nil {
+				break
+			}
+			d.items = append(d.items, v)
+		}
+		var v any
+		if err == nil {
+			if v, err = d.b.Sequence(d.items[base:]); err != nil {
+				err = errAt(n, "%v", err)
+			}
+		}
+		clear(d.items[base:])
+		d.items = d.items[:base]
+		return v, err
+	case yaml.ScalarNode:
+		s, err := d.scalar(n)
+		if err != nil {
 			return nil, err
 		}
-		return m, nil
-	case yaml.SequenceNode:
-		s := make([]any, len(n.Content))
-		for i, c := range n.Content {
-			v, err := d.decode(c, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			s[i] = v
-		}
-		return s, nil
-	case yaml.ScalarNode:
-		if d.src.nonSpecificTag(n) {
-			// "! 1" is the string "1" to yaml.v2, as the YAML spec says; yaml.v3
-			// drops the "!" and resolves the scalar as if it were untagged.
-			return n.Value, nil
-		}
-		return scalar(n)
+		return d.build(n, s)
 	}
 	return nil, errAt(n, "unknown YAML node kind %d", n.Kind)
 }
 
-// mapping fills m from a mapping node in order, as yaml.v2 does: a merge key ("<<")
-// writes its maps into m where it stands, so explicit keys after it win and keys before it
+// build hands a resolved scalar to the builder.
+func (d *decoder) build(n *yaml.Node, s scalarValue) (any, error) {
+	switch s.kind {
+	case scalarNull:
+		return d.b.Null(), nil
+	case scalarBool:
+		return d.b.Bool(s.b), nil
+	case scalarNumber:
+		v, err := d.b.Number(s.text)
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		return v, nil
+	}
+	return d.b.String(s.text), nil
+}
+
+// scalar resolves the scalar node n.
+func (d *decoder) scalar(n *yaml.Node) (scalarValue, error) {
+	if d.src.nonSpecificTag(n) {
+		// "! 1" is the string "1" to yaml.v2, as the YAML spec says; yaml.v3
+		// drops the "!" and resolves the scalar as if it were untagged.
+		return scalarValue{kind: scalarString, text: n.Value}, nil
+	}
+	return resolveScalar(n)
+}
+
+// mapping fills frame f from a mapping node in order, as yaml.v2 does: a merge key ("<<")
+// writes its maps into f where it stands, so explicit keys after it win and keys before it
 // lose. Two explicit keys that are equal are an error: kubectl rejects them, and reading
 // either one silently would let a field hide from the rules.
-func (d *decoder) mapping(n *yaml.Node, m map[string]any, depth int, checkDup bool) error {
-	var seen map[string]*yaml.Node
-	if checkDup {
-		seen = make(map[string]*yaml.Node, len(n.Content)/2)
-	}
+func (d *decoder) mapping(n *yaml.Node, f *frame, depth int, checkDup bool) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := n.Content[i], n.Content[i+1]
 		if isMerge(kn) {
-			if err := d.merge(vn, m, depth); err != nil {
+			if err := d.merge(vn, f, depth); err != nil {
 				return err
 			}
 			continue
@@ -138,17 +243,28 @@ func (d *decoder) mapping(n *yaml.Node, m map[string]any, depth int, checkDup bo
 		if err != nil {
 			return err
 		}
-		if checkDup {
-			if first, ok := seen[key]; ok {
-				return &decodeError{line: kn.Line, msg: fmt.Sprintf("duplicate key %q", key), first: first.Line}
-			}
-			seen[key] = kn
+		j := d.find(f, key)
+		if checkDup && j >= 0 && d.knode[j] != nil {
+			return &decodeError{line: kn.Line, msg: fmt.Sprintf("duplicate key %q", key), first: d.knode[j].Line}
 		}
 		v, err := d.decode(vn, depth+1)
 		if err != nil {
 			return err
 		}
-		m[key] = v
+		// Only this mapping's own explicit keys count as duplicates: not those its
+		// merged maps wrote, nor those of a merged map (checkDup false).
+		var explicit *yaml.Node
+		if checkDup {
+			explicit = kn
+		}
+		if j < 0 {
+			d.add(f, key, v, explicit)
+			continue
+		}
+		d.vals[j] = v
+		if explicit != nil {
+			d.knode[j] = explicit
+		}
 	}
 	return nil
 }
@@ -161,14 +277,14 @@ func isMerge(n *yaml.Node) bool {
 		(n.Style&yaml.TaggedStyle == 0 || n.Tag == "!!merge")
 }
 
-func (d *decoder) merge(n *yaml.Node, m map[string]any, depth int) error {
+func (d *decoder) merge(n *yaml.Node, f *frame, depth int) error {
 	target := n
 	if n.Kind == yaml.AliasNode {
 		target = n.Alias
 	}
 	switch target.Kind {
 	case yaml.MappingNode:
-		return d.mergeMap(n, m, depth)
+		return d.mergeMap(n, f, depth)
 	case yaml.SequenceNode:
 		if n.Kind == yaml.AliasNode {
 			break
@@ -182,7 +298,7 @@ func (d *decoder) merge(n *yaml.Node, m map[string]any, depth int) error {
 			if t.Kind != yaml.MappingNode {
 				return errAt(c, "map merge requires map or sequence of maps as the value")
 			}
-			if err := d.mergeMap(c, m, depth); err != nil {
+			if err := d.mergeMap(c, f, depth); err != nil {
 				return err
 			}
 		}
@@ -191,7 +307,7 @@ func (d *decoder) merge(n *yaml.Node, m map[string]any, depth int) error {
 	return errAt(n, "map merge requires map or sequence of maps as the value")
 }
 
-func (d *decoder) mergeMap(n *yaml.Node, m map[string]any, depth int) error {
+func (d *decoder) mergeMap(n *yaml.Node, f *frame, depth int) error {
 	if n.Kind == yaml.AliasNode {
 		if d.aliases[n.Alias] {
 			return errAt(n, "anchor %q value contains itself", n.Value)
@@ -207,12 +323,35 @@ func (d *decoder) mergeMap(n *yaml.Node, m map[string]any, depth int) error {
 		n = n.Alias
 	}
 	d.values++
-	return d.mapping(n, m, depth+1, false)
+	return d.mapping(n, f, depth+1, false)
 }
 
 // key converts a mapping key to the string sigs.k8s.io/yaml makes of it.
 func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
+	if n.Kind == yaml.ScalarNode {
+		if err := d.enter(n, depth+1); err != nil {
+			return "", err
+		}
+		s, err := d.scalar(n)
+		if err != nil {
+			return "", err
+		}
+		switch s.kind {
+		case scalarString:
+			return s.text, nil
+		case scalarBool:
+			return strconv.FormatBool(s.b), nil
+		case scalarNumber:
+			return keyNumber(n, s.text), nil
+		}
+		return "", errAt(n, "unsupported map key null (keys must be strings, numbers or booleans)")
+	}
+	// An alias, a mapping or a sequence as a key: decoded as the map builder decodes
+	// it, whatever d builds, to say what it is (or what is wrong inside it).
+	b := d.b
+	d.b = MapBuilder{}
 	v, err := d.decode(n, depth+1)
+	d.b = b
 	if err != nil {
 		return "", err
 	}
@@ -222,18 +361,18 @@ func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
 	case bool:
 		return strconv.FormatBool(k), nil
 	case json.Number:
-		return keyNumber(n, k)
+		return keyNumber(n, string(k)), nil
 	}
 	return "", errAt(n, "unsupported map key %s (keys must be strings, numbers or booleans)", describe(v))
 }
 
-func keyNumber(n *yaml.Node, num json.Number) (string, error) {
+func keyNumber(n *yaml.Node, num string) string {
 	raw := resolvedNumber(n)
 	switch x := raw.(type) {
 	case int64:
-		return strconv.FormatInt(x, 10), nil
+		return strconv.FormatInt(x, 10)
 	case uint64:
-		return strconv.FormatUint(x, 10), nil
+		return strconv.FormatUint(x, 10)
 	case float64:
 		s := strconv.FormatFloat(x, 'g', -1, 32)
 		switch s {
@@ -244,9 +383,9 @@ func keyNumber(n *yaml.Node, num json.Number) (string, error) {
 		case "NaN":
 			s = ".nan"
 		}
-		return s, nil
+		return s
 	}
-	return string(num), nil
+	return num
 }
 
 func describe(v any) string {
@@ -273,14 +412,33 @@ const (
 
 var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 
-// scalar resolves a scalar node as go.yaml.in/yaml/v2 does into interface{}, then
+// scalarKind is what a scalar resolves to.
+type scalarKind uint8
+
+const (
+	scalarNull scalarKind = iota
+	scalarBool
+	scalarNumber
+	scalarString
+)
+
+// scalarValue is a resolved scalar, before a builder makes a value of it: text is a
+// string's value or a number's JSON text.
+type scalarValue struct {
+	kind scalarKind
+	text string
+	b    bool
+}
+
+// resolveScalar resolves a scalar node as go.yaml.in/yaml/v2 does into interface{}, then
 // converts the result to its JSON form as sigs.k8s.io/yaml does.
-func scalar(n *yaml.Node) (any, error) {
+func resolveScalar(n *yaml.Node) (scalarValue, error) {
 	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
 	tagged := n.Style&yaml.TaggedStyle != 0
+	str := scalarValue{kind: scalarString, text: n.Value}
 	if !tagged {
 		if quoted {
-			return n.Value, nil
+			return str, nil
 		}
 		return resolvePlain(n)
 	}
@@ -289,58 +447,58 @@ func scalar(n *yaml.Node) (any, error) {
 	case tagStr, tagTimestamp:
 		if tag == tagTimestamp {
 			if !parseTimestamp(n.Value) {
-				return nil, errAt(n, "cannot decode %q as a !!timestamp", n.Value)
+				return scalarValue{}, errAt(n, "cannot decode %q as a !!timestamp", n.Value)
 			}
 		}
-		return n.Value, nil
+		return str, nil
 	case tagBinary:
 		b, err := base64.StdEncoding.DecodeString(n.Value)
 		if err != nil {
-			return nil, errAt(n, "!!binary value contains invalid base64 data")
+			return scalarValue{}, errAt(n, "!!binary value contains invalid base64 data")
 		}
-		return string(b), nil
+		return scalarValue{kind: scalarString, text: string(b)}, nil
 	case tagBool, tagInt, tagFloat, tagNull:
 		v, err := resolvePlain(n)
 		if err != nil {
-			return nil, err
+			return scalarValue{}, err
 		}
 		got := kindTag(n, v)
 		if got == tag || (tag == tagFloat && got == tagInt) {
 			return v, nil
 		}
-		return nil, errAt(n, "cannot decode %s `%s` as a %s", got, n.Value, tag)
+		return scalarValue{}, errAt(n, "cannot decode %s `%s` as a %s", got, n.Value, tag)
 	}
 	// Unknown and local tags are not resolved by yaml.v2: the text is the value.
-	return n.Value, nil
+	return str, nil
 }
 
-func kindTag(n *yaml.Node, v any) string {
-	switch v.(type) {
-	case nil:
+func kindTag(n *yaml.Node, v scalarValue) string {
+	switch v.kind {
+	case scalarNull:
 		return tagNull
-	case bool:
+	case scalarBool:
 		return tagBool
-	case json.Number:
+	case scalarNumber:
 		if _, ok := resolvedNumber(n).(float64); ok {
 			return tagFloat
 		}
 		return tagInt
-	case string:
-		if parseTimestamp(n.Value) {
-			return tagTimestamp
-		}
+	}
+	if parseTimestamp(n.Value) {
+		return tagTimestamp
 	}
 	return tagStr
 }
 
-var plainWords = map[string]any{
-	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true,
-	"true": true, "True": true, "TRUE": true,
-	"on": true, "On": true, "ON": true,
-	"n": false, "N": false, "no": false, "No": false, "NO": false,
-	"false": false, "False": false, "FALSE": false,
-	"off": false, "Off": false, "OFF": false,
-	"": nil, "~": nil, "null": nil, "Null": nil, "NULL": nil,
+var plainWords = map[string]scalarValue{
+	"y": {kind: scalarBool, b: true}, "Y": {kind: scalarBool, b: true},
+	"yes": {kind: scalarBool, b: true}, "Yes": {kind: scalarBool, b: true}, "YES": {kind: scalarBool, b: true},
+	"true": {kind: scalarBool, b: true}, "True": {kind: scalarBool, b: true}, "TRUE": {kind: scalarBool, b: true},
+	"on": {kind: scalarBool, b: true}, "On": {kind: scalarBool, b: true}, "ON": {kind: scalarBool, b: true},
+	"n": {kind: scalarBool}, "N": {kind: scalarBool}, "no": {kind: scalarBool}, "No": {kind: scalarBool}, "NO": {kind: scalarBool},
+	"false": {kind: scalarBool}, "False": {kind: scalarBool}, "FALSE": {kind: scalarBool},
+	"off": {kind: scalarBool}, "Off": {kind: scalarBool}, "OFF": {kind: scalarBool},
+	"": {}, "~": {}, "null": {}, "Null": {}, "NULL": {},
 }
 
 var nonFinite = map[string]bool{
@@ -354,35 +512,36 @@ var nonFinite = map[string]bool{
 // hits when it converts such a document to JSON.
 var errNonFinite = errors.New("unsupported value: NaN or infinity cannot be represented in JSON")
 
-func resolvePlain(n *yaml.Node) (any, error) {
+func resolvePlain(n *yaml.Node) (scalarValue, error) {
 	in := n.Value
 	if in == "" {
-		return nil, nil
+		return scalarValue{}, nil
 	}
+	str := scalarValue{kind: scalarString, text: in}
 	switch c := in[0]; {
 	case c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9'):
 		if nonFinite[in] {
-			return nil, errAt(n, "%v", errNonFinite)
+			return scalarValue{}, errAt(n, "%v", errNonFinite)
 		}
 		switch x := resolvedNumber(n).(type) {
 		case int64:
-			return json.Number(strconv.FormatInt(x, 10)), nil
+			return scalarValue{kind: scalarNumber, text: strconv.FormatInt(x, 10)}, nil
 		case uint64:
-			return json.Number(strconv.FormatUint(x, 10)), nil
+			return scalarValue{kind: scalarNumber, text: strconv.FormatUint(x, 10)}, nil
 		case float64:
 			b, err := json.Marshal(x)
 			if err != nil {
-				return nil, errAt(n, "%v", errNonFinite)
+				return scalarValue{}, errAt(n, "%v", errNonFinite)
 			}
-			return json.Number(b), nil
+			return scalarValue{kind: scalarNumber, text: string(b)}, nil
 		}
-		return in, nil
+		return str, nil
 	case strings.IndexByte("yYnNtTfFoO~", c) >= 0:
 		if v, ok := plainWords[in]; ok {
 			return v, nil
 		}
 	}
-	return in, nil
+	return str, nil
 }
 
 // resolvedNumber returns the int64, uint64 or float64 yaml.v2 makes of a plain scalar, or
@@ -398,7 +557,7 @@ func resolvedNumber(n *yaml.Node) any {
 		}
 		return nil
 	}
-	if parseTimestamp(in) {
+	if parseTimestamp(in) || !numberLike(in) {
 		return nil
 	}
 	plain := strings.ReplaceAll(in, "_", "")
@@ -427,6 +586,27 @@ func resolvedNumber(n *yaml.Node) any {
 		}
 	}
 	return nil
+}
+
+// numberLike reports whether s could be read as a number below: whether it holds only
+// what an integer (in any base, with "_"), or a float, may hold, and at most one ".".
+// It turns away addresses, CIDRs, versions and quantities (10.0.0.1, 1.2.3, 100m) before
+// strconv does, whose errors allocate.
+func numberLike(s string) bool {
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case c == '_', c == '+', c == '-', c == 'x', c == 'X', c == 'o', c == 'O':
+		case c == '.':
+			if dots++; dots > 1 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parseTimestamp accepts the timestamp forms yaml.v2 recognises; such plain scalars stay

@@ -82,6 +82,7 @@ func TestDecodeMatchesSigsYAML(t *testing.T) {
 		"crlf":               "a: 1\r\nb:\r\n  - x\r\n",
 		"document end":       "a: 1\n...\n",
 		"int overflow float": "a: 1e400\n",
+		"anchored tag":       "a: &x ! 12\nb: &y   !\t7\nc: [&z, w!]\nd: [&v ! 1, ! 2]\n",
 	}
 	for name, doc := range cases {
 		t.Run(name, func(t *testing.T) { differential(t, []byte(doc)) })
@@ -191,6 +192,6 @@ func decodeChunk(doc []byte) (any, error) {
 		}
 		return nil, err
 	}
-	d := decoder{src: sourceText{data: data}}
+	d := decoder{b: MapBuilder{}, src: sourceText{data: data}}
 	return d.decode(&n, 0)
 }

@@ -97,12 +97,29 @@ func within(dir, p string) bool {
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)))
 }
 
+// WithValueOf returns a copy of o that holds the value of r, the object as a tool such
+// as Kustomize rendered it from o (decoded with any Builder), and keeps o's file and
+// positions, as WithValue does.
+func (o *Object) WithValueOf(r *Object) *Object {
+	c := *o
+	c.hold(r.Decoded(), r.Builder()) // the identity is r's
+	return &c
+}
+
+// At returns a copy of o placed at line and col of file, with no source text: Locate
+// places every path there (an object rendered from what no file holds).
+func (o *Object) At(file string, line, col int) *Object {
+	c := *o
+	c.File, c.Line, c.Column = file, line, col
+	c.src, c.root = nil, nil
+	return &c
+}
+
 // WithValue returns a copy of o that holds value, the object as a tool such as
 // Kustomize rendered it from o, and keeps o's file and positions: Locate walks a
 // finding's path in o's source text and stops at the deepest field the source holds.
 func (o *Object) WithValue(value map[string]any) *Object {
 	c := *o
-	c.Value = value
-	c.released = nil // the identity is value's
+	c.hold(value, MapBuilder{}) // the identity is value's
 	return &c
 }

@@ -92,15 +92,16 @@ func yamlBreak(data []byte) int {
 type sourceText struct {
 	data []byte
 	// bangs holds the line and column (as yaml.v3 counts them) of every "!" that stands
-	// alone, as the non-specific tag does; computed when first needed.
+	// alone, as the non-specific tag does, and of every anchor ("&name") that such a "!"
+	// follows on its line with only blanks between; computed when first needed.
 	bangs map[[2]int]bool
 }
 
 // nonSpecificTag reports whether the scalar node n, which yaml.v3 reports untagged and
 // plain, was written with the non-specific tag "!" (as in "! 1"). yaml.v3 drops that tag;
 // yaml.v2 keeps it, and then does not resolve the scalar: "! 1" is the string "1". A plain
-// scalar cannot start with "!", so a lone "!" where the node starts, or after its anchor,
-// is that tag.
+// scalar cannot start with "!", so a lone "!" where the node starts is that tag; so is
+// one right after the node's anchor ("&name ! 1"), where the node starts.
 func (s *sourceText) nonSpecificTag(n *yaml.Node) bool {
 	if n.Style != 0 || n.Line < 1 || len(s.data) == 0 {
 		return false
@@ -108,45 +109,52 @@ func (s *sourceText) nonSpecificTag(n *yaml.Node) bool {
 	if s.bangs == nil {
 		s.bangs = loneBangs(s.data)
 	}
-	if len(s.bangs) == 0 {
-		return false
-	}
-	if s.bangs[[2]int{n.Line, n.Column}] {
-		return true
-	}
-	if n.Anchor == "" {
-		return false
-	}
-	// "&name ! x": the node starts at its anchor; the tag follows it and some blanks.
-	after := n.Column + 1 + utf8.RuneCountInString(n.Anchor)
-	for col := after + 1; col <= after+16; col++ {
-		if s.bangs[[2]int{n.Line, col}] {
-			return true
-		}
-	}
-	return false
+	return len(s.bangs) > 0 && s.bangs[[2]int{n.Line, n.Column}]
 }
 
 // loneBangs finds every "!" of data followed by a blank, a line break, a flow indicator
-// or the end, at its 1-based line and column as yaml.v3 counts them.
+// or the end, at its 1-based line and column as yaml.v3 counts them, and every anchor
+// such a "!" follows on the same line after blanks only.
 func loneBangs(data []byte) map[[2]int]bool {
 	bangs := map[[2]int]bool{}
 	if bytes.IndexByte(data, '!') < 0 {
 		return bangs
 	}
 	line, col := 1, 1
+	lineStart := 0
 	for i := 0; i < len(data); {
 		if n := yamlBreak(data[i:]); n > 0 {
 			i += n
 			line, col = line+1, 1
+			lineStart = i
 			continue
 		}
 		if data[i] == '!' && (i+1 == len(data) || bytes.IndexByte([]byte(" \t\r\n,]}"), data[i+1]) >= 0) {
 			bangs[[2]int{line, col}] = true
+			if amp := anchorBefore(data[lineStart:i]); amp >= 0 {
+				bangs[[2]int{line, col - utf8.RuneCount(data[lineStart+amp:i])}] = true
+			}
 		}
 		_, size := utf8.DecodeRune(data[i:])
 		i += size
 		col++
 	}
 	return bangs
+}
+
+// anchorBefore returns the offset in line of the "&" of the anchor that ends line but
+// for blanks ("... &name  "), or -1 when line does not end so.
+func anchorBefore(line []byte) int {
+	end := len(bytes.TrimRight(line, " \t"))
+	if end == len(line) {
+		return -1 // the "!" is not after blanks
+	}
+	start := end
+	for start > 0 && bytes.IndexByte([]byte(" \t,[]{}"), line[start-1]) < 0 {
+		start--
+	}
+	if end-start < 2 || line[start] != '&' {
+		return -1
+	}
+	return start
 }

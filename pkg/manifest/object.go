@@ -21,15 +21,20 @@ type Object struct {
 	// Line and Column locate the object's first field in File (1-based).
 	Line, Column int
 	// Value is the object as kubectl would send it: map[string]any, []any, string, bool,
-	// nil and json.Number.
+	// nil and json.Number. It is nil when the object was read with a Builder other than
+	// MapBuilder (Options.Builder): Decoded holds what that builder made.
 	Value map[string]any
-	// ARM marks a resource of an Azure ARM template: Value["kind"] is its resource type,
+	// ARM marks a resource of an Azure ARM template: its kind is its resource type,
 	// spelled as ManagedClusters spells it.
 	ARM bool
 
+	// decoded is the object as builder made it, when that is not MapBuilder.
+	decoded any
+	builder Builder
+
 	src  *source
 	root []any // path from the document root to this object (List items, ARM resources)
-	// released holds the identity once Release has let Value go.
+	// released holds the identity once Release has let the value go.
 	released *identity
 }
 
@@ -38,16 +43,67 @@ type identity struct {
 	annotations                       map[string]string
 }
 
-// Release lets Value go, keeping what the methods below read. A caller that has
-// converted the object into a form of its own (ward lint, for evaluation) then does not
-// hold every object of a large manifest set twice. Locate still works: it reads the
-// source text, not Value.
+// newObject makes the object of value v, which b built.
+func newObject(file string, line, col int, v any, b Builder, src *source) *Object {
+	o := &Object{File: file, Line: line, Column: col, src: src}
+	o.hold(v, b)
+	return o
+}
+
+// hold makes v, which b built, the object's value: in Value when b is MapBuilder, as
+// callers of the map decoding have always found it.
+func (o *Object) hold(v any, b Builder) {
+	o.Value, o.decoded, o.builder, o.released = nil, nil, nil, nil
+	if m, ok := v.(map[string]any); ok {
+		if _, isMap := b.(MapBuilder); isMap {
+			o.Value = m
+			return
+		}
+	}
+	o.decoded, o.builder = v, b
+}
+
+// Decoded returns the object as the Builder it was read with made it: Value when that
+// was MapBuilder (or when Value was set since). nil once released.
+func (o *Object) Decoded() any {
+	if o.Value != nil {
+		return o.Value
+	}
+	return o.decoded
+}
+
+// Builder returns the Builder that made Decoded and reads it.
+func (o *Object) Builder() Builder {
+	b, _ := o.view()
+	return b
+}
+
+// WithDecoded returns a copy of o that holds v, a value o's Builder made (a change of
+// o's value), with o's file and positions.
+func (o *Object) WithDecoded(v any) *Object {
+	c := *o
+	c.hold(v, o.Builder())
+	return &c
+}
+
+// view returns the object's value and the builder that reads it.
+func (o *Object) view() (Builder, any) {
+	if o.Value != nil || o.decoded == nil {
+		return MapBuilder{}, o.Value
+	}
+	return o.builder, o.decoded
+}
+
+// Release lets the object's value go, keeping what the methods below read. A caller that
+// has converted the object into a form of its own (ward lint, for evaluation) then does
+// not hold every object of a large manifest set twice. Locate still works: it reads the
+// source text, not the value.
 func (o *Object) Release() {
 	if o.released != nil {
 		return
 	}
 	o.released = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace(), annotations: o.Annotations()}
-	o.Value = nil
+	o.Value, o.decoded, o.builder = nil, nil, nil
 }
 
 // APIVersion returns the object's apiVersion. It, Kind, Name and Namespace read the
@@ -56,7 +112,8 @@ func (o *Object) APIVersion() string {
 	if o.released != nil {
 		return o.released.apiVersion
 	}
-	return str(o.Value["apiVersion"])
+	b, v := o.view()
+	return text(b, v, "apiVersion")
 }
 
 // Kind returns the object's kind (an ARM resource's type).
@@ -64,18 +121,20 @@ func (o *Object) Kind() string {
 	if o.released != nil {
 		return o.released.kind
 	}
-	return str(o.Value["kind"])
+	b, v := o.view()
+	return text(b, v, "kind")
 }
 
 // Name returns metadata.name (an ARM resource's name).
 func (o *Object) Name() string {
-	switch {
-	case o.released != nil:
+	if o.released != nil {
 		return o.released.name
-	case o.ARM:
-		return str(o.Value["name"])
 	}
-	return str(metadata(o.Value)["name"])
+	b, v := o.view()
+	if o.ARM {
+		return text(b, v, "name")
+	}
+	return text(b, v, "metadata", "name")
 }
 
 // Namespace returns metadata.namespace as written; "" when the object names none.
@@ -86,7 +145,8 @@ func (o *Object) Namespace() string {
 	case o.ARM:
 		return ""
 	}
-	return str(metadata(o.Value)["namespace"])
+	b, v := o.view()
+	return text(b, v, "metadata", "namespace")
 }
 
 // Annotations returns metadata.annotations with string values.
@@ -94,24 +154,18 @@ func (o *Object) Annotations() map[string]string {
 	if o.released != nil {
 		return o.released.annotations
 	}
-	raw, _ := metadata(o.Value)["annotations"].(map[string]any)
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		if s, ok := v.(string); ok {
+	b, v := o.view()
+	md, _ := b.Get(v, "metadata")
+	raw, _ := b.Get(md, "annotations")
+	keys := b.Keys(raw)
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		x, _ := b.Get(raw, k)
+		if s, ok := b.Text(x); ok {
 			out[k] = s
 		}
 	}
 	return out
-}
-
-func metadata(v map[string]any) map[string]any {
-	m, _ := v["metadata"].(map[string]any)
-	return m
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // source is the text one or more objects were decoded from. Its nodes are parsed again
@@ -155,17 +209,23 @@ func (s *source) document() *yaml.Node {
 
 // fileResult is what reading one file gives.
 type fileResult struct {
+	builder Builder
 	objects []*Object
 	ignored int
 	errs    []*Error
 	// aliases bounds what aliases may add to the file's documents, all of them together.
 	aliases *aliasBudget
+	// stacks are the decoder's, kept from one document of the file to the next.
+	stacks stacks
 }
 
 // parseFile decodes every document of a file. name is the path shown to the user;
 // documents of Helm's output are shown in the template they came from (helmFiles).
-func parseFile(name string, data []byte) fileResult {
-	var res fileResult
+func parseFile(name string, data []byte, b Builder) fileResult {
+	if b == nil {
+		b = MapBuilder{}
+	}
+	res := fileResult{builder: b}
 	data, err := checkText(data)
 	if err != nil {
 		res.errs = append(res.errs, &Error{File: name, Err: err})
@@ -203,8 +263,9 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			return
 		}
 		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
-		d := decoder{budget: res.aliases, src: sourceText{data: c.data}}
+		d := decoder{b: res.builder, budget: res.aliases, src: sourceText{data: c.data}, stacks: res.stacks}
 		v, err := d.decode(&n, 0)
+		res.stacks = d.stacks
 		if err != nil {
 			if de, ok := errors.AsType[*decodeError](err); ok {
 				line, _ := fileLine(c.data, c.firstLine, de.line, 1)
@@ -231,11 +292,13 @@ func parseChunk(name string, c chunk, res *fileResult) {
 // template, or something else (a kustomization, a Helm values file), which is counted and
 // ignored.
 func collect(name string, src *source, doc *yaml.Node, v any, res *fileResult) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v != nil {
-			res.ignored++
-		}
+	b := res.builder
+	switch b.Type(v) {
+	case TypeMapping:
+	case TypeNull:
+		return
+	default:
+		res.ignored++
 		return
 	}
 	root := doc
@@ -243,27 +306,32 @@ func collect(name string, src *source, doc *yaml.Node, v any, res *fileResult) {
 		root = doc.Content[0]
 	}
 	switch {
-	case isListDocument(m):
-		collectList(name, src, root, m, nil, res)
-	case isObject(m):
+	case isListDocument(b, v):
+		collectList(name, src, root, v, nil, res)
+	case isObject(b, v):
 		line, col := fileLine(src.data, src.firstLine, root.Line, root.Column)
-		res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: m, src: src})
+		res.objects = append(res.objects, newObject(name, line, col, v, b, src))
 	default:
 		before := len(res.objects)
-		armResources(m, nil, func(path []any, r map[string]any) {
+		err := armResources(b, v, nil, func(path []any, r any) {
 			line, col := position(src, root, path)
-			res.objects = append(res.objects, &Object{File: name, Line: line, Column: col, Value: r, ARM: true, src: src, root: path})
+			o := newObject(name, line, col, r, b, src)
+			o.ARM, o.root = true, path
+			res.objects = append(res.objects, o)
 		})
+		if err != nil {
+			line, _ := fileLine(src.data, src.firstLine, root.Line, root.Column)
+			res.errs = append(res.errs, &Error{File: name, Line: line, Err: fmt.Errorf("ARM template: %w", err)})
+			return
+		}
 		if len(res.objects) == before {
 			res.ignored++
 		}
 	}
 }
 
-func isObject(m map[string]any) bool {
-	av, _ := m["apiVersion"].(string)
-	k, _ := m["kind"].(string)
-	return av != "" && k != ""
+func isObject(b Builder, v any) bool {
+	return text(b, v, "apiVersion") != "" && text(b, v, "kind") != ""
 }
 
 func position(src *source, root *yaml.Node, path []any) (int, int) {

@@ -30,6 +30,9 @@ type Options struct {
 	// as a plain manifest. A file or directory named on the command line that lies
 	// below such a directory (up to the working directory) stands for it.
 	Kustomize bool
+	// Builder makes the objects' values (Object.Decoded); nil means MapBuilder, whose
+	// values are also in Object.Value.
+	Builder Builder
 }
 
 // Set is everything read from a list of paths, in input order: paths in the order given,
@@ -197,7 +200,7 @@ func readOne(name string, opts Options) fileResult {
 	if err != nil {
 		return fileResult{errs: []*Error{{File: name, Err: err}}}
 	}
-	return parseFile(name, data)
+	return parseFile(name, data, opts.Builder)
 }
 
 func readLimited(name string, opts Options) ([]byte, error) {
@@ -231,6 +234,11 @@ func readLimited(name string, opts Options) ([]byte, error) {
 // Parse decodes data as if read from a file called name. It is Read for one in-memory
 // file; the webhook and tests use it.
 func Parse(name string, data []byte) *Set {
-	r := parseFile(name, data)
+	return ParseWith(name, data, nil)
+}
+
+// ParseWith is Parse with the objects' values made by b (nil: MapBuilder).
+func ParseWith(name string, data []byte, b Builder) *Set {
+	r := parseFile(name, data, b)
 	return &Set{Files: 1, Objects: r.objects, Ignored: r.ignored, Errors: r.errs}
 }
