@@ -50,6 +50,15 @@ func (o *Object) Release() {
 	o.Value = nil
 }
 
+// ReleasePositions lets the object's position index go (for every object of its
+// document): Locate then parses its source text again. A caller that has placed what
+// it could while reading keeps the text alone for the rest of a long run.
+func (o *Object) ReleasePositions() {
+	if o.src != nil {
+		o.src.index = nil
+	}
+}
+
 // APIVersion returns the object's apiVersion. It, Kind, Name and Namespace read the
 // object's identity; each is empty when absent.
 func (o *Object) APIVersion() string {

@@ -30,6 +30,13 @@ type Options struct {
 	// as a plain manifest. A file or directory named on the command line that lies
 	// below such a directory (up to the working directory) stands for it.
 	Kustomize bool
+	// OnFile, if set, is handed the objects of each file as soon as the file is read,
+	// on the goroutine that read it, and they are not kept in Set.Objects: a caller
+	// that keeps less of each object than Read would (ward lint over a large manifest
+	// set) then never holds every object at once. index is the file's place in the
+	// input order; calls come in any order and concurrently. The objects' position
+	// indexes are alive during the call.
+	OnFile func(index int, objects []*Object)
 }
 
 // Set is everything read from a list of paths, in input order: paths in the order given,
@@ -70,6 +77,10 @@ func Read(ctx context.Context, paths []string, opts Options) *Set {
 			return
 		}
 		results[i] = readOne(files[i], opts)
+		if opts.OnFile != nil {
+			opts.OnFile(i, results[i].objects)
+			results[i].objects = nil
+		}
 	})
 
 	set.Files = len(files)
