@@ -153,7 +153,9 @@ func TestLazyStoreCache(t *testing.T) {
 	// Below the cached namespace: nothing built.
 	for _, it := range items {
 		if it.Namespace == ns {
-			if got := builds(func() { read(t, lazy, storage.Path{"inventory", "namespace", ns, it.APIVersion, it.Kind, it.Name, "kind"}) }); got != 0 {
+			if got := builds(func() {
+				read(t, lazy, storage.Path{"inventory", "namespace", ns, it.APIVersion, it.Kind, it.Name, "kind"})
+			}); got != 0 {
 				t.Fatalf("a read below a cached namespace built %d objects", got)
 			}
 		}

@@ -88,10 +88,6 @@ func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
 func NewReview(obj map[string]any, defaultNamespace string, arm bool) Review {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	group, version := ParseAPIVersion(apiVersion)
-	if arm {
-		group, version = "", apiVersion
-	}
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	ns := ""
@@ -104,11 +100,23 @@ func NewReview(obj map[string]any, defaultNamespace string, arm bool) Review {
 			ns = defaultNamespace
 		}
 	}
+	r := ReviewOf(apiVersion, kind, ns, name, arm)
+	r.Object = obj
+	return r
+}
+
+// ReviewOf is the offline review of an object known by its identity, without the
+// object (set Value or Object): namespace is resolved already, as NewReview resolves
+// it. ward lint keeps the identity, not the review, of objects it evaluates later.
+func ReviewOf(apiVersion, kind, namespace, name string, arm bool) Review {
+	group, version := ParseAPIVersion(apiVersion)
+	if arm {
+		group, version = "", apiVersion
+	}
 	return Review{
-		Object:    obj,
 		Operation: OperationCreate,
 		Kind:      GroupVersionKind{Group: group, Version: version, Kind: kind},
-		Namespace: ns,
+		Namespace: namespace,
 		Name:      name,
 	}
 }

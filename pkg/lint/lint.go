@@ -82,7 +82,13 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	if err != nil {
 		return nil, err
 	}
-	p := &pass{ctx: ctx, ns: ns, eval: first, keep: len(global.Enabled) > 0}
+	// Only the kinds the second pass looks at need their source text kept, to place
+	// its findings.
+	probe, err := eng.Prepare(ctx, nil, global)
+	if err != nil {
+		return nil, err
+	}
+	p := &pass{ctx: ctx, ns: ns, eval: first, keep: len(global.Enabled) > 0, later: probe}
 
 	set, checks := p.read(opts.Paths, opts, true)
 	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(checks)}}
@@ -145,16 +151,16 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	})
 
 	for _, c := range checks {
-		check := report.Check{File: c.obj.File, Line: c.obj.Line, Object: objectOf(c.obj, c.review)}
+		check := report.Check{File: c.obj.File, Line: c.obj.Line, Object: objectOf(c.obj, c.namespace)}
 		if !c.excluded {
 			check.Rules = es.Enabled
 		}
 		res.Checks = append(res.Checks, check)
 		for _, x := range c.violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.review, x.v, x.pos))
+			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.namespace, x.v, x.pos))
 		}
 		for _, x := range c.exempted {
-			f := finding(opts.Settings, c.obj, c.review, x.v, x.pos)
+			f := finding(opts.Settings, c.obj, c.namespace, x.v, x.pos)
 			f.Reason = x.v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
@@ -168,10 +174,9 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 
 // checked is what a run keeps of one object between the two passes.
 type checked struct {
-	obj    *manifest.Object // released: identity and source text
-	review engine.Review    // without its value
-	value  engine.Compact   // when a rule reads the inventory
-	name   string           // in the inventory
+	obj       *manifest.Object // released: identity and source text
+	namespace string           // resolved
+	value     engine.Compact   // when a rule reads the inventory
 	// excluded: the namespace is excluded, nothing runs on the object.
 	excluded   bool
 	violations []placed
@@ -189,7 +194,12 @@ type placed struct {
 }
 
 func (c *checked) item() engine.CompactItem {
-	return engine.CompactItem{Namespace: c.review.Namespace, APIVersion: c.obj.APIVersion(), Kind: c.obj.Kind(), Name: c.name, Value: c.value}
+	name := c.obj.Name()
+	if name == "" {
+		// Objects with generateName only still count (a Job created by a script).
+		name = fmt.Sprintf("%s:%d", c.obj.File, c.obj.Line)
+	}
+	return engine.CompactItem{Namespace: c.namespace, APIVersion: c.obj.APIVersion(), Kind: c.obj.Kind(), Name: name, Value: c.value}
 }
 
 // pass is the first pass: reading, converting, and evaluating the rules that do not
@@ -200,6 +210,24 @@ type pass struct {
 	eval *engine.Evaluator
 	// keep: some enabled rule reads the inventory, so the compact values are kept.
 	keep bool
+	// later has the rules of the second pass (and no inventory): the objects of the
+	// kinds it admits may have findings placed after the first pass.
+	later *engine.Evaluator
+}
+
+// done lets go what the rest of the run does not need of objects whose first pass is
+// over: their position indexes, and the source text of those the second pass will
+// not look at (the others' is read again from its file to place a finding, or copied
+// out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects that share a document (a List's items) are done together.
+func (p *pass) done(checks []*checked, lint bool) {
+	for _, c := range checks {
+		c.obj.ReleasePositions()
+		if lint && p.keep && !c.excluded && p.later.Admits(c.obj.Kind()) {
+			c.obj.ReleaseText()
+		} else {
+			c.obj.ReleaseSource()
+		}
+	}
 }
 
 // read reads paths and, with opts.Kustomize, renders the kustomizations among them,
@@ -216,10 +244,7 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 		for j, o := range objects {
 			out[j] = p.check(o, lint)
 		}
-		// Every object of the file is checked: the documents' indexes may go.
-		for _, o := range objects {
-			o.ReleasePositions()
-		}
+		p.done(out, lint)
 		mu.Lock()
 		defer mu.Unlock()
 		if i >= len(perFile) {
@@ -233,9 +258,7 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 		k := kustomize.Render(p.ctx, set.Kustomizations)
 		rendered := make([]*checked, len(k.Objects))
 		parallel.For(len(k.Objects), func(i int) { rendered[i] = p.check(k.Objects[i], lint) })
-		for _, o := range k.Objects {
-			o.ReleasePositions()
-		}
+		p.done(rendered, lint)
 		checks = append(checks, rendered...)
 		set.Errors = append(set.Errors, k.Errors...)
 		set.Files += k.Files
@@ -248,12 +271,7 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 // decoded map go.
 func (p *pass) check(o *manifest.Object, lint bool) *checked {
 	r := engine.NewReview(o.Value, p.ns, o.ARM)
-	name := r.Name
-	if name == "" {
-		// Objects with generateName only still count (a Job created by a script).
-		name = fmt.Sprintf("%s:%d", o.File, o.Line)
-	}
-	c := &checked{obj: o, name: name}
+	c := &checked{obj: o, namespace: r.Namespace}
 	defer o.Release()
 	v, err := engine.NewValue(o.Value)
 	if err != nil {
@@ -273,8 +291,6 @@ func (p *pass) check(o *manifest.Object, lint bool) *checked {
 			c.err = fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
 		}
 	}
-	r.Value = nil
-	c.review = r
 	return c
 }
 
@@ -300,27 +316,46 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 			todo = append(todo, c)
 		}
 	}
-	parallel.For(len(todo), func(i int) {
-		c := todo[i]
-		v, err := c.value.Value()
-		if err != nil {
-			c.errors = append(c.errors, engine.RuleError{RuleID: "*", Err: err})
-			return
+	// The first object of each namespace goes first, no two of one namespace at once,
+	// then the others. Cross-object rules look at a namespace as a whole (default-deny:
+	// does it hold a deny-all policy), and the engine's memo shares that answer across
+	// the namespace's objects once one evaluation has it. Two evaluations of one
+	// namespace at the same time would both build it from the compact inventory, and
+	// the memo would keep what they both handed to a helper (each policy object).
+	var firsts, rest []*checked
+	seen := map[string]bool{}
+	for _, c := range todo {
+		if seen[c.namespace] {
+			rest = append(rest, c)
+			continue
 		}
-		r := c.review
-		r.Value = v
-		out := ev.Evaluate(p.ctx, r)
-		c.errors = append(c.errors, out.Errors...)
-		for _, v := range out.Violations {
-			c.violations = append(c.violations, placed{v: v})
-		}
-		for _, v := range out.Exempted {
-			c.exempted = append(c.exempted, placed{v: v})
-		}
-	})
+		seen[c.namespace] = true
+		firsts = append(firsts, c)
+	}
+	for _, list := range [][]*checked{firsts, rest} {
+		parallel.For(len(list), func(i int) { p.evaluateLater(ev, list[i]) })
+	}
 }
 
-func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation, pos manifest.Position) report.Finding {
+func (p *pass) evaluateLater(ev *engine.Evaluator, c *checked) {
+	v, err := c.value.Value()
+	if err != nil {
+		c.errors = append(c.errors, engine.RuleError{RuleID: "*", Err: err})
+		return
+	}
+	r := engine.ReviewOf(c.obj.APIVersion(), c.obj.Kind(), c.namespace, c.obj.Name(), c.obj.ARM)
+	r.Value = v
+	out := ev.Evaluate(p.ctx, r)
+	c.errors = append(c.errors, out.Errors...)
+	for _, v := range out.Violations {
+		c.violations = append(c.violations, placed{v: v})
+	}
+	for _, v := range out.Exempted {
+		c.exempted = append(c.exempted, placed{v: v})
+	}
+}
+
+func finding(s *config.Settings, o *manifest.Object, namespace string, v engine.Violation, pos manifest.Position) report.Finding {
 	return report.Finding{
 		Rule:     v.RuleID,
 		Severity: string(s.Rules[v.RuleID].Severity),
@@ -328,13 +363,13 @@ func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.V
 		File:     o.File,
 		Line:     pos.Line,
 		Column:   pos.Column,
-		Object:   objectOf(o, r),
+		Object:   objectOf(o, namespace),
 		Path:     engine.PathString(v.Path),
 	}
 }
 
-func objectOf(o *manifest.Object, r engine.Review) report.Object {
-	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: r.Namespace, Name: r.Name}
+func objectOf(o *manifest.Object, namespace string) report.Object {
+	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: namespace, Name: o.Name()}
 }
 
 func inputError(e *manifest.Error) report.InputError {
