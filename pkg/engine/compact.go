@@ -125,7 +125,9 @@ var (
 
 type encoder struct{ buf []byte }
 
-func (e *encoder) uvarint(n int) { e.buf = binary.AppendUvarint(e.buf, uint64(n)) }
+func (e *encoder) uvarint(n int) {
+	e.buf = binary.AppendUvarint(e.buf, uint64(n)) //nolint:gosec // G115: lengths and indexes, never negative
+}
 
 func (e *encoder) text(tag byte, s string) {
 	e.buf = append(e.buf, tag)
@@ -217,10 +219,11 @@ func (d *compactDecoder) uvarint() (int, error) {
 	}
 	d.at += size
 	// Every element takes at least a byte, so no honest length passes what is left.
-	if n > uint64(len(d.data)-d.at) {
+	left := uint64(len(d.data) - d.at) //nolint:gosec // G115: at never passes the end
+	if n > left {
 		return 0, fmt.Errorf("length %d past the end", n)
 	}
-	return int(n), nil
+	return int(n), nil //nolint:gosec // G115: n is at most what is left of data, an int
 }
 
 // text returns the next n bytes as a string that shares their memory: the bytes of a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,7 +180,7 @@ func (s *lazyStore) subtree(path storage.Path) (ast.Value, error) {
 	}
 	// A cached ancestor holds it already (a namespace read again, then one of its
 	// objects).
-	for i := len(path) - 1; i >= 0; i-- {
+	for i := range slices.Backward(path) {
 		if anc, ok := s.cached(strings.Join(path[:i], "\x00")); ok {
 			return walkValue(anc, path[i:], path)
 		}

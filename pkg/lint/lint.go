@@ -124,7 +124,6 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		if err != nil {
 			return nil, err
 		}
-		items = nil
 		p.evaluateInventoryRules(second, checks)
 	}
 
