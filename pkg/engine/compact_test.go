@@ -132,3 +132,14 @@ func FuzzCompact(f *testing.F) {
 		roundTrip(t, "fuzz", &Value{value: v})
 	})
 }
+
+// TestWordsDistinct: each word has one index (a duplicate would only waste one).
+func TestWordsDistinct(t *testing.T) {
+	if len(wordIndex) != len(words) {
+		for i, w := range words {
+			if wordIndex[w] != i {
+				t.Errorf("word %q listed twice", w)
+			}
+		}
+	}
+}

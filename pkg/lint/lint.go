@@ -143,7 +143,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		for _, list := range [][]placed{c.violations, c.exempted} {
 			for j := range list {
 				if !list[j].located {
-					list[j].pos = c.obj.Locate(list[j].v.Path)
+					list[j].locate(c.obj)
 				}
 			}
 		}
@@ -156,10 +156,10 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		}
 		res.Checks = append(res.Checks, check)
 		for _, x := range c.violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.namespace, x.v, x.pos))
+			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.namespace, x))
 		}
 		for _, x := range c.exempted {
-			f := finding(opts.Settings, c.obj, c.namespace, x.v, x.pos)
+			f := finding(opts.Settings, c.obj, c.namespace, x)
 			f.Reason = x.v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
@@ -187,9 +187,19 @@ type checked struct {
 
 // placed is a finding and, once known, its position.
 type placed struct {
-	v       engine.Violation
+	v       engine.Violation // without its Path once located
 	pos     manifest.Position
+	path    string // v.Path as the report writes it
 	located bool
+}
+
+// locate places the finding on o and keeps its path as text: a long run holds the
+// findings of its first pass to the end, and the text is what the report needs.
+func (x *placed) locate(o *manifest.Object) {
+	x.pos = o.Locate(x.v.Path)
+	x.path = engine.PathString(x.v.Path)
+	x.v.Path = nil
+	x.located = true
 }
 
 func (c *checked) item() engine.CompactItem {
@@ -299,7 +309,8 @@ func (p *pass) place(o *manifest.Object, vs []engine.Violation) []placed {
 	}
 	out := make([]placed, len(vs))
 	for i, v := range vs {
-		out[i] = placed{v: v, pos: o.Locate(v.Path), located: true}
+		out[i] = placed{v: v}
+		out[i].locate(o)
 	}
 	return out
 }
@@ -354,7 +365,8 @@ func (p *pass) evaluateLater(ev *engine.Evaluator, c *checked) {
 	}
 }
 
-func finding(s *config.Settings, o *manifest.Object, namespace string, v engine.Violation, pos manifest.Position) report.Finding {
+func finding(s *config.Settings, o *manifest.Object, namespace string, x placed) report.Finding {
+	v, pos := x.v, x.pos
 	return report.Finding{
 		Rule:     v.RuleID,
 		Severity: string(s.Rules[v.RuleID].Severity),
@@ -363,7 +375,7 @@ func finding(s *config.Settings, o *manifest.Object, namespace string, v engine.
 		Line:     pos.Line,
 		Column:   pos.Column,
 		Object:   objectOf(o, namespace),
-		Path:     engine.PathString(v.Path),
+		Path:     x.path,
 	}
 }
 

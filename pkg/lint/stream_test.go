@@ -296,10 +296,10 @@ func runAtOnce(ctx context.Context, eng *engine.Engine, opts Options) (*report.R
 		res.Checks = append(res.Checks, check)
 		pos := positions[i]
 		for j, v := range out.Violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i].Namespace, v, pos[j]))
+			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i].Namespace, placed{v: v, pos: pos[j], path: engine.PathString(v.Path)}))
 		}
 		for j, v := range out.Exempted {
-			f := finding(opts.Settings, o, reviews[i].Namespace, v, pos[len(out.Violations)+j])
+			f := finding(opts.Settings, o, reviews[i].Namespace, placed{v: v, pos: pos[len(out.Violations)+j], path: engine.PathString(v.Path)})
 			f.Reason = v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
