@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -43,12 +44,14 @@ type CompactItem struct {
 
 // NewCompactInventory builds a read-only inventory of items, for an offline run: Put
 // and Delete fail on it. Where items share an identity, the later one is kept, as
-// NewInventory keeps it.
-func NewCompactInventory(items []CompactItem) *Inventory {
+// NewInventory keeps it. items
+// is read once, as NewCompactInventory builds its index: a caller with many
+// objects need not make a slice of them.
+func NewCompactInventory(items iter.Seq[CompactItem]) *Inventory {
 	s := &lazyStore{namespaces: map[string]*tree{}, cluster: &tree{}, cacheLimit: defaultCacheLimit}
 	s.cache.entries = map[string]*list.Element{}
 	s.cache.seen = map[string]bool{}
-	for _, it := range items {
+	for it := range items {
 		t := s.cluster
 		if it.Namespace != "" {
 			t = s.namespaces[it.Namespace]

@@ -47,7 +47,7 @@ func inventoryPair(t *testing.T) (mem, lazy *Inventory, items []InventoryItem) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mem, NewCompactInventory(compact), items
+	return mem, NewCompactInventory(slices.Values(compact)), items
 }
 
 func read(t *testing.T, inv *Inventory, path storage.Path) (ast.Value, bool) {

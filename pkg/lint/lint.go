@@ -48,9 +48,10 @@ type Options struct {
 //  1. While the files are read, on every core, each object is converted, the rules
 //     that do not read the inventory are evaluated on it at once (no other object can
 //     change their verdict), and their findings are placed while the document's
-//     position index is alive. What is kept of the object is its identity, its source
-//     text (to place later findings), and its value in compact form (engine.Compact),
-//     a few hundred bytes.
+//     position index is alive. What is kept of the object is its identity, its
+//     findings, and its value in compact form (engine.Compact), a few hundred bytes;
+//     its source text is read again from its file if the second pass has a finding
+//     to place on it (manifest.Object.ReleaseText).
 //  2. data.inventory is built from the compact values when a rule reads it
 //     (engine.NewCompactInventory), and the rules that read it are evaluated on the
 //     objects of the kinds they look at, each value built again from its compact form.
@@ -102,23 +103,26 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	}
 
 	if p.keep {
-		var items []engine.CompactItem
+		var ctxChecks []*checked
 		if len(opts.InventoryPaths) > 0 {
 			// Inventory is context and never reported, its input errors included: a
 			// file that is also linted reports its own once, and a broken file
 			// elsewhere in the repository (a Helm template) must not fail a pre-commit
 			// run over others.
-			_, ctxChecks := p.read(opts.InventoryPaths, opts, false)
+			_, ctxChecks = p.read(opts.InventoryPaths, opts, false)
 			for _, c := range ctxChecks {
 				if c.err != nil {
 					return nil, c.err
 				}
-				items = append(items, c.item())
 			}
 		}
 		// Inventory objects first, so that the linted objects' own versions win.
-		for _, c := range checks {
-			items = append(items, c.item())
+		items := func(yield func(engine.CompactItem) bool) {
+			for _, c := range slices.Concat(ctxChecks, checks) {
+				if !yield(c.item()) {
+					return
+				}
+			}
 		}
 		second, err := eng.Prepare(ctx, engine.NewCompactInventory(items), global)
 		if err != nil {
