@@ -44,9 +44,8 @@ type CompactItem struct {
 
 // NewCompactInventory builds a read-only inventory of items, for an offline run: Put
 // and Delete fail on it. Where items share an identity, the later one is kept, as
-// NewInventory keeps it. items
-// is read once, as NewCompactInventory builds its index: a caller with many
-// objects need not make a slice of them.
+// NewInventory keeps it. items is read once, while the index is built: a caller with
+// many objects need not make a slice of them.
 func NewCompactInventory(items iter.Seq[CompactItem]) *Inventory {
 	s := &lazyStore{namespaces: map[string]*tree{}, cluster: &tree{}, cacheLimit: defaultCacheLimit}
 	s.cache.entries = map[string]*list.Element{}
