@@ -25,6 +25,31 @@ func TestLimitFollowsTheLiveHeap(t *testing.T) {
 	}
 }
 
+// TestLimitIgnoresOneInflatedReading: a collection that counts what was allocated
+// during it reads a live heap far above what stays; the limit follows the least of the
+// recent readings, and a live heap that stays high a few collections later.
+func TestLimitIgnoresOneInflatedReading(t *testing.T) {
+	tu := &tuner{s: Settings{Percent: 400, Floor: 768 << 20}}
+	const mb = 1 << 20
+	for i, tc := range []struct {
+		live uint64
+		want int64
+	}{
+		{300 * mb, 768 * mb},
+		{700 * mb, 768 * mb}, // one inflated reading
+		{320 * mb, 768 * mb},
+		{1000 * mb, 768 * mb},
+		{1000 * mb, 768 * mb},
+		{1000 * mb, 768 * mb},
+		{1000 * mb, 2000 * mb}, // four in a row: the live heap did grow
+		{1100 * mb, 2000 * mb},
+	} {
+		if got := tu.next(tc.live); got != tc.want {
+			t.Errorf("reading %d (%d MiB live): limit %d MiB, want %d", i, tc.live/mb, got/mb, tc.want/mb)
+		}
+	}
+}
+
 // TestStartMovesTheLimit grows the live heap past the floor and wants the limit raised
 // after a collection; and leaves both settings alone when the user made them.
 func TestStartMovesTheLimit(t *testing.T) {

@@ -49,6 +49,9 @@ type Engine struct {
 	// kinds says, by rule package, which reviews a rule can find anything in
 	// (dispatch.go).
 	kinds map[string]kindFilter
+	// readsInventory says, by rule package, which rules read data.inventory, directly
+	// or through other rules (memo.go's analysis); a rule not in it never does.
+	readsInventory map[string]bool
 }
 
 // New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
@@ -117,7 +120,8 @@ func compile(modules map[string]*ast.Module, libraryOnly bool) (*Engine, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{compiler: compiler, registry: reg, purity: analyse(compiler), kinds: dispatch(compiler, reg)}, nil
+	p, reads := analyseRules(compiler)
+	return &Engine{compiler: compiler, registry: reg, purity: p, kinds: dispatch(compiler, reg), readsInventory: inventoryRules(compiler, reg, reads)}, nil
 }
 
 // Preloaded is the embedded library, parsed and compiled by a goroutine that Preload
@@ -173,6 +177,37 @@ func wait(ctx context.Context, done <-chan struct{}) error {
 	case <-ctx.Done():
 		return fmt.Errorf("load policies: %w", ctx.Err())
 	}
+}
+
+// ReadsInventory reports whether the rule with this ID may read data.inventory, directly
+// or through the rules and functions it calls. A rule that does not cannot have its
+// verdict on an object changed by any other object: ward lint evaluates it while
+// reading, before the inventory is complete. Unknown IDs, and every rule when the
+// analysis cannot be made (a "with" that replaces data), count as reading it.
+func (e *Engine) ReadsInventory(id string) bool {
+	rule, ok := e.registry.Get(id)
+	if !ok || e.readsInventory == nil {
+		return true
+	}
+	return e.readsInventory[rule.Package]
+}
+
+// inventoryRules says, by rule package, whether some violation rule of the package
+// reads the inventory (reads, from analyseRules); nil when reads is nil.
+func inventoryRules(c *ast.Compiler, reg *rules.Registry, reads map[*ast.Rule]bool) map[string]bool {
+	if reads == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, id := range reg.IDs() {
+		rule, _ := reg.Get(id)
+		// GetRules, not GetRulesExact: rules with refs below violation (general ref
+		// heads) are part of the set too.
+		for _, r := range c.GetRules(violationRef(rule.Package)) {
+			out[rule.Package] = out[rule.Package] || reads[r]
+		}
+	}
+	return out
 }
 
 // Rules returns the registry of every loaded rule.

@@ -407,24 +407,45 @@ func (ev *Evaluator) EvaluateAll(ctx context.Context, reviews []Review) []Outcom
 }
 
 func dedup(outcomes []Outcome) {
-	seen := map[[2]string]bool{}
-	seenExempt := map[[2]string]bool{}
+	var violations, exempted Dedup
 	for i := range outcomes {
-		outcomes[i].Violations = keepFirst(outcomes[i].Violations, seen)
-		outcomes[i].Exempted = keepFirst(outcomes[i].Exempted, seenExempt)
+		outcomes[i].Violations = slices.DeleteFunc(outcomes[i].Violations, func(v Violation) bool { return !violations.Keep(v) })
+		outcomes[i].Exempted = slices.DeleteFunc(outcomes[i].Exempted, func(v Violation) bool { return !exempted.Keep(v) })
 	}
 }
 
-func keepFirst(vs []Violation, seen map[[2]string]bool) []Violation {
-	return slices.DeleteFunc(vs, func(v Violation) bool {
-		if v.Key == "" {
-			return false
-		}
-		k := [2]string{v.RuleID, v.Key}
-		if seen[k] {
+// Dedup keeps the first of the findings that share a rule and a Key, as EvaluateAll
+// does: ward lint, which evaluates in two passes, applies it to the merged outcomes in
+// input order. Violations and exemptions each need their own. The zero value is ready.
+type Dedup struct {
+	seen map[[2]string]bool
+}
+
+// Keep reports whether v is to be kept: it has no Key, or it is the first with its rule
+// and Key.
+func (d *Dedup) Keep(v Violation) bool {
+	if v.Key == "" {
+		return true
+	}
+	k := [2]string{v.RuleID, v.Key}
+	if d.seen[k] {
+		return false
+	}
+	if d.seen == nil {
+		d.seen = map[[2]string]bool{}
+	}
+	d.seen[k] = true
+	return true
+}
+
+// Admits reports whether some rule of the evaluator may find anything in the review of
+// an object of this kind (dispatch.go): a caller may skip building the review of an
+// object that no rule looks at.
+func (ev *Evaluator) Admits(kind string) bool {
+	for i := range ev.rules {
+		if ev.rules[i].kinds.admits(kind, "") {
 			return true
 		}
-		seen[k] = true
-		return false
-	})
+	}
+	return false
 }

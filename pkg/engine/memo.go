@@ -29,7 +29,11 @@ import (
 // object, and the memo is dropped whenever the inventory changes.
 
 // maxMemoEntries bounds the memo; past it, results are no longer shared (still correct).
-const maxMemoEntries = 1 << 20
+// Results keyed by distinct scalars that seldom come back (cidr-base-address's helpers,
+// one entry per CIDR of the input) fill it in step with the input: 65,536 entries are
+// some 6 MB, where a million held 80 MB through a 100,000-file run. What repeats (a
+// namespace's answer, a capability's spelling) is stored long before that.
+const maxMemoEntries = 1 << 16
 
 // purity is the static analysis behind the memo: which rule paths are input-independent.
 type purity struct {
@@ -56,6 +60,15 @@ type pureNode struct {
 // some rule replaces data or a function with "with", results would depend on where they
 // are computed.
 func analyse(c *ast.Compiler) *purity {
+	p, _ := analyseRules(c)
+	return p
+}
+
+// analyseRules is analyse, and also says which rules read data.inventory, directly or
+// through other rules (reads). One walk of the compiler's dependency graph answers
+// both. When the graph cannot be used (a "with" on data, which may swap in anything; a
+// cycle), reads is nil: every rule must be taken to read the inventory.
+func analyseRules(c *ast.Compiler) (p *purity, reads map[*ast.Rule]bool) {
 	var rules []*ast.Rule
 	for _, m := range c.Modules {
 		ast.WalkRules(m, func(r *ast.Rule) bool {
@@ -65,40 +78,42 @@ func analyse(c *ast.Compiler) *purity {
 	}
 	impure := make(map[*ast.Rule]bool, len(rules))
 	params := make(map[*ast.Rule]bool, len(rules))
+	reads = make(map[*ast.Rule]bool, len(rules))
 	paramsFixed := true
 	for _, r := range rules {
 		if withOtherThanInput(r) {
-			return nil
+			return nil, nil
 		}
 		if hasWith(r) {
 			paramsFixed = false
 		}
-		i, p := directlyImpure(r)
-		impure[r] = i
-		params[r] = p
+		impure[r], params[r], reads[r] = directRefs(r)
 	}
 	// Propagate along the compiler's dependency graph (which over-approximates refs
-	// with variables): a rule that depends on an impure rule is impure. Rules come
-	// sorted after their dependencies.
+	// with variables): a rule that depends on an impure rule is impure, one that
+	// depends on a rule reading the inventory reads it. Rules come sorted after their
+	// dependencies.
 	sorted, ok := c.Graph.Sort()
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	for _, x := range sorted {
 		r, ok := x.(*ast.Rule)
-		if !ok || impure[r] {
+		if !ok {
 			continue
 		}
 		for d := range c.Graph.Dependencies(r) {
 			dr, ok := d.(*ast.Rule)
-			if !ok || impure[dr] {
-				impure[r] = true
+			if !ok {
+				impure[r], reads[r] = true, true
 				break
 			}
+			impure[r] = impure[r] || impure[dr]
 			params[r] = params[r] || params[dr]
+			reads[r] = reads[r] || reads[dr]
 		}
 	}
-	p := &purity{root: &pureNode{}, paramsFixed: paramsFixed}
+	p = &purity{root: &pureNode{}, paramsFixed: paramsFixed}
 	type state struct{ pure, params bool }
 	nodes := map[*pureNode]*state{}
 	for _, r := range rules {
@@ -138,28 +153,35 @@ func analyse(c *ast.Compiler) *purity {
 		n.pure = st.pure
 		n.params = st.params
 	}
-	return p
+	return p, reads
 }
 
-// directlyImpure reports whether a rule reads input, other than input.parameters, or
-// calls a non-deterministic built-in itself (impure), and whether it reads
-// input.parameters (params).
-func directlyImpure(r *ast.Rule) (impure, params bool) {
+// inventoryKey is the only document below data that is not a rule: the engine's store
+// holds data.inventory and nothing else.
+var inventoryKey = ast.InternedTerm("inventory")
+
+// directRefs reports what a rule reads itself: input, other than input.parameters, or a
+// non-deterministic built-in (impure); input.parameters (params); data.inventory, or a
+// part of data that may be it (reads: data itself, data[x]).
+func directRefs(r *ast.Rule) (impure, params, reads bool) {
 	var vis *ast.GenericVisitor
 	vis = ast.NewGenericVisitor(func(x any) bool {
-		if impure {
-			return true
-		}
 		switch t := x.(type) {
 		case ast.Ref:
-			if t[0].Equal(ast.InputRootDocument) {
+			switch {
+			case t[0].Equal(ast.InputRootDocument):
 				if len(t) > 1 && t[1].Equal(ast.InternedTerm("parameters")) {
 					params = true
 				} else {
 					impure = true
-					return true
 				}
-			} else {
+			case t[0].Equal(ast.DefaultRootDocument):
+				if len(t) == 1 || t[1].Equal(inventoryKey) {
+					reads = true
+				} else if _, isStr := t[1].Value.(ast.String); !isStr {
+					reads = true
+				}
+			default:
 				vis.Walk(t[0])
 			}
 			for _, e := range t[1:] {
@@ -169,6 +191,9 @@ func directlyImpure(r *ast.Rule) (impure, params bool) {
 		case ast.Var:
 			if t.Equal(ast.InputRootDocument.Value) {
 				impure = true
+			}
+			if t.Equal(ast.DefaultRootDocument.Value) {
+				reads = true
 			}
 		case *ast.Expr:
 			if op := t.OperatorTerm(); op != nil {
@@ -182,7 +207,7 @@ func directlyImpure(r *ast.Rule) (impure, params bool) {
 		return false
 	})
 	vis.Walk(r)
-	return impure, params
+	return impure, params, reads
 }
 
 // hasWith reports whether a rule uses "with" at all.

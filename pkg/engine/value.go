@@ -61,22 +61,25 @@ func newBuiltValue(v ast.Value) (*Value, error) {
 	return out, nil
 }
 
+// ValueOf converts one object: a map[string]any (JSON-typed, as NewValue takes) or an
+// object Builder built from the decoder (manifest.Object's Decoded).
+func ValueOf(obj any) (*Value, error) {
+	switch x := obj.(type) {
+	case map[string]any:
+		return NewValue(x)
+	case ast.Value:
+		return newBuiltValue(x)
+	}
+	return nil, fmt.Errorf("cannot convert %T", obj)
+}
+
 // NewValues converts objs on every core: each is a map[string]any (JSON-typed, as
 // NewValue takes) or an object Builder built from the decoder (manifest.Object's
 // Decoded). The first error names the object's index.
 func NewValues(objs []any) ([]*Value, error) {
 	out := make([]*Value, len(objs))
 	errs := make([]error, len(objs))
-	parallel.For(len(objs), func(i int) {
-		switch x := objs[i].(type) {
-		case map[string]any:
-			out[i], errs[i] = NewValue(x)
-		case ast.Value:
-			out[i], errs[i] = newBuiltValue(x)
-		default:
-			errs[i] = fmt.Errorf("cannot convert %T", x)
-		}
-	})
+	parallel.For(len(objs), func(i int) { out[i], errs[i] = ValueOf(objs[i]) })
 	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("object %d: %w", i, err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/wardsec/ward/internal/parallel"
 
@@ -39,137 +40,346 @@ type Options struct {
 
 // Run lints and returns the result, sorted. An error is returned only when the run
 // itself cannot proceed; unreadable inputs and failing rules are in Result.Errors.
+//
+// It never holds every object converted for evaluation (~12 KB each; 175,000 objects
+// would be 2 GB of live heap). The enabled rules are split by whether they read
+// data.inventory (engine.ReadsInventory):
+//
+//  1. While the files are read, on every core, each object is converted, the rules
+//     that do not read the inventory are evaluated on it at once (no other object can
+//     change their verdict), and their findings are placed while the document's
+//     position index is alive. What is kept of the object is its identity, its
+//     findings, and its value in compact form (engine.Compact), a few hundred bytes;
+//     its source text is read again from its file if the second pass has a finding
+//     to place on it (manifest.Object.ReleaseText).
+//  2. data.inventory is built from the compact values when a rule reads it
+//     (engine.NewCompactInventory), and the rules that read it are evaluated on the
+//     objects of the kinds they look at, each value built again from its compact form.
+//
+// Outcomes are then merged per object in rule order, deduplicated across objects in
+// input order, and placed, as one pass over everything would.
 func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result, error) {
 	ns := opts.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
 	}
-	set := read(ctx, opts.Paths, opts)
-	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(set.Objects)}}
+	es := opts.Settings.Engine()
+	enabled := es.Enabled
+	if enabled == nil {
+		enabled = eng.Rules().IDs()
+	}
+	local, global := es, es
+	local.Enabled, global.Enabled = []string{}, []string{}
+	order := map[string]int{"*": -1}
+	for i, id := range enabled {
+		order[id] = i
+		if eng.ReadsInventory(id) {
+			global.Enabled = append(global.Enabled, id)
+		} else {
+			local.Enabled = append(local.Enabled, id)
+		}
+	}
+	first, err := eng.Prepare(ctx, nil, local)
+	if err != nil {
+		return nil, err
+	}
+	// Only the kinds the second pass looks at need their source text kept, to place
+	// its findings.
+	probe, err := eng.Prepare(ctx, nil, global)
+	if err != nil {
+		return nil, err
+	}
+	p := &pass{ctx: ctx, ns: ns, eval: first, keep: len(global.Enabled) > 0, later: probe}
+
+	set, checks := p.read(opts.Paths, opts, true)
+	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(checks)}}
 	for _, e := range set.Errors {
 		res.Errors = append(res.Errors, inputError(e))
 	}
-
-	// Every object is converted for evaluation once, and its decoded map let go: the
-	// converted value is both its review's input and its inventory entry.
-	reviews, items, err := convert(set.Objects, ns)
-	if err != nil {
-		return nil, err
+	for _, c := range checks {
+		if c.err != nil {
+			return nil, c.err
+		}
 	}
-	if len(opts.InventoryPaths) > 0 {
-		// Inventory is context and never reported, its input errors included: a file
-		// that is also linted reports its own once, and a broken file elsewhere in the
-		// repository (a Helm template) must not fail a pre-commit run over others.
-		ctxSet := read(ctx, opts.InventoryPaths, opts)
-		_, ctxItems, err := convert(ctxSet.Objects, ns)
+
+	if p.keep {
+		var ctxChecks []*checked
+		if len(opts.InventoryPaths) > 0 {
+			// Inventory is context and never reported, its input errors included: a
+			// file that is also linted reports its own once, and a broken file
+			// elsewhere in the repository (a Helm template) must not fail a pre-commit
+			// run over others.
+			_, ctxChecks = p.read(opts.InventoryPaths, opts, false)
+			for _, c := range ctxChecks {
+				if c.err != nil {
+					return nil, c.err
+				}
+			}
+		}
+		// Inventory objects first, so that the linted objects' own versions win.
+		items := func(yield func(engine.CompactItem) bool) {
+			for _, c := range slices.Concat(ctxChecks, checks) {
+				if !yield(c.item()) {
+					return
+				}
+			}
+		}
+		second, err := eng.Prepare(ctx, engine.NewCompactInventory(items), global)
 		if err != nil {
 			return nil, err
 		}
-		// Inventory objects first, so that the linted objects' own versions win.
-		items = append(ctxItems, items...)
+		p.evaluateInventoryRules(second, checks)
 	}
-	inv, err := engine.NewInventory(items)
-	if err != nil {
-		return nil, err
+
+	// Merge in rule order, keep the first of the findings that share a key (in input
+	// order, across objects), then place what the second pass found.
+	var violations, exempted engine.Dedup
+	byRule := func(a, b placed) int { return order[a.v.RuleID] - order[b.v.RuleID] }
+	for _, c := range checks {
+		slices.SortStableFunc(c.violations, byRule)
+		slices.SortStableFunc(c.exempted, byRule)
+		slices.SortStableFunc(c.errors, func(a, b engine.RuleError) int { return order[a.RuleID] - order[b.RuleID] })
+		c.violations = slices.DeleteFunc(c.violations, func(x placed) bool { return !violations.Keep(x.v) })
+		c.exempted = slices.DeleteFunc(c.exempted, func(x placed) bool { return !exempted.Keep(x.v) })
 	}
-	es := opts.Settings.Engine()
-	ev, err := eng.Prepare(ctx, inv, es)
-	if err != nil {
-		return nil, err
-	}
-	outcomes := ev.EvaluateAll(ctx, reviews)
-	positions := locateAll(set.Objects, outcomes)
-	for i, out := range outcomes {
-		o := set.Objects[i]
-		check := report.Check{File: o.File, Line: o.Line, Object: objectOf(o, reviews[i])}
-		if !out.Excluded {
+	parallel.For(len(checks), func(i int) {
+		c := checks[i]
+		for _, list := range [][]placed{c.violations, c.exempted} {
+			for j := range list {
+				if !list[j].located {
+					list[j].locate(c.obj)
+				}
+			}
+		}
+	})
+
+	for _, c := range checks {
+		check := report.Check{File: c.obj.File, Line: c.obj.Line, Object: objectOf(c.obj, c.namespace)}
+		if !c.excluded {
 			check.Rules = es.Enabled
 		}
 		res.Checks = append(res.Checks, check)
-		pos := positions[i]
-		for j, v := range out.Violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i], v, pos[j]))
+		for _, x := range c.violations {
+			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.namespace, x))
 		}
-		for j, v := range out.Exempted {
-			f := finding(opts.Settings, o, reviews[i], v, pos[len(out.Violations)+j])
-			f.Reason = v.Reason
+		for _, x := range c.exempted {
+			f := finding(opts.Settings, c.obj, c.namespace, x)
+			f.Reason = x.v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
-		for _, e := range out.Errors {
-			res.Errors = append(res.Errors, report.InputError{File: o.File, Line: o.Line, Message: e.Error()})
+		for _, e := range c.errors {
+			res.Errors = append(res.Errors, report.InputError{File: c.obj.File, Line: c.obj.Line, Message: e.Error()})
 		}
 	}
 	res.Sort()
 	return res, nil
 }
 
-// locateAll places findings on every core: the positions of each object's violations,
-// then of its exemptions. An object's positions come from parsing its YAML again, once
-// for all of its findings; the parse is let go as soon as they are placed.
-func locateAll(objects []*manifest.Object, outcomes []engine.Outcome) [][]manifest.Position {
-	positions := make([][]manifest.Position, len(outcomes))
-	parallel.For(len(outcomes), func(i int) {
-		vs := slices.Concat(outcomes[i].Violations, outcomes[i].Exempted)
-		if len(vs) == 0 {
-			return
-		}
-		positions[i] = make([]manifest.Position, len(vs))
-		for j, v := range vs {
-			positions[i][j] = objects[i].Locate(v.Path)
-		}
-	})
-	return positions
+// checked is what a run keeps of one object between the two passes.
+type checked struct {
+	obj       *manifest.Object // released: identity and source text
+	namespace string           // resolved
+	value     engine.Compact   // when a rule reads the inventory
+	// excluded: the namespace is excluded, nothing runs on the object.
+	excluded   bool
+	violations []placed
+	exempted   []placed
+	errors     []engine.RuleError
+	// err is a failure to convert the object, which ends the run.
+	err error
 }
 
-// read reads paths and, with opts.Kustomize, renders the kustomizations among them.
-func read(ctx context.Context, paths []string, opts Options) *manifest.Set {
+// placed is a finding and, once known, its position.
+type placed struct {
+	v       engine.Violation // without its Path once located
+	pos     manifest.Position
+	path    string // v.Path as the report writes it
+	located bool
+}
+
+// locate places the finding on o and keeps its path as text: a long run holds the
+// findings of its first pass to the end, and the text is what the report needs.
+func (x *placed) locate(o *manifest.Object) {
+	x.pos = o.Locate(x.v.Path)
+	x.path = engine.PathString(x.v.Path)
+	x.v.Path = nil
+	x.located = true
+}
+
+func (c *checked) item() engine.CompactItem {
+	name := c.obj.Name()
+	if name == "" {
+		// Objects with generateName only still count (a Job created by a script).
+		name = fmt.Sprintf("%s:%d", c.obj.File, c.obj.Line)
+	}
+	return engine.CompactItem{Namespace: c.namespace, APIVersion: c.obj.APIVersion(), Kind: c.obj.Kind(), Name: name, Value: c.value}
+}
+
+// pass is the first pass: reading, converting, and evaluating the rules that do not
+// read the inventory.
+type pass struct {
+	ctx  context.Context //nolint:containedctx // one run's context, for the callbacks of manifest.Read
+	ns   string
+	eval *engine.Evaluator
+	// keep: some enabled rule reads the inventory, so the compact values are kept.
+	keep bool
+	// later has the rules of the second pass (and no inventory): the objects of the
+	// kinds it admits may have findings placed after the first pass.
+	later *engine.Evaluator
+}
+
+// done lets go what the rest of the run does not need of objects whose first pass is
+// over: their position indexes, and the source text of those the second pass will
+// not look at (the others' is read again from its file to place a finding, or copied
+// out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects that share a document (a List's items) are done together.
+func (p *pass) done(checks []*checked, lint bool) {
+	for _, c := range checks {
+		c.obj.ReleasePositions()
+		if lint && p.keep && !c.excluded && p.later.Admits(c.obj.Kind()) {
+			c.obj.ReleaseText()
+		} else {
+			c.obj.ReleaseSource()
+		}
+	}
+}
+
+// read reads paths and, with opts.Kustomize, renders the kustomizations among them,
+// checking each object as it comes (lint false: only its compact value is made, for
+// the inventory). The objects come back in input order: files in the order Read gives
+// them, then the rendered objects.
+func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*checked) {
 	mo := opts.Manifest
 	mo.Kustomize = opts.Kustomize
 	if mo.Builder == nil {
 		// Decode straight into the values the rules read.
 		mo.Builder = engine.Builder{}
 	}
-	set := manifest.Read(ctx, paths, mo)
-	if len(set.Kustomizations) == 0 {
-		return set
-	}
-	k := kustomize.RenderWith(ctx, set.Kustomizations, mo.Builder)
-	set.Objects = append(set.Objects, k.Objects...)
-	set.Errors = append(set.Errors, k.Errors...)
-	set.Files += k.Files
-	return set
-}
-
-// convert makes the review and the inventory item of every object, with one converted
-// value shared by both, and releases the objects' decoded maps.
-func convert(objects []*manifest.Object, ns string) ([]engine.Review, []engine.InventoryItem, error) {
-	decoded := make([]any, len(objects))
-	for i, o := range objects {
-		decoded[i] = o.Decoded()
-	}
-	values, err := engine.NewValues(decoded)
-	if err != nil {
-		return nil, nil, err
-	}
-	reviews := make([]engine.Review, len(objects))
-	items := make([]engine.InventoryItem, len(objects))
-	for i, o := range objects {
-		id := engine.ObjectID{APIVersion: o.APIVersion(), Kind: o.Kind(), Name: o.Name(), Namespace: o.Namespace()}
-		r := engine.ReviewOf(id, ns, o.ARM)
-		r.Value = values[i]
-		name := r.Name
-		if name == "" {
-			// Objects with generateName only still count (a Job created by a script).
-			name = fmt.Sprintf("%s:%d", o.File, o.Line)
+	var perFile [][]*checked
+	var mu sync.Mutex
+	mo.OnFile = func(i int, objects []*manifest.Object) {
+		out := make([]*checked, len(objects))
+		for j, o := range objects {
+			out[j] = p.check(o, lint)
 		}
-		reviews[i] = r
-		items[i] = engine.InventoryItem{Namespace: r.Namespace, APIVersion: o.APIVersion(), Kind: o.Kind(), Name: name, Value: values[i]}
-		o.Release()
+		p.done(out, lint)
+		mu.Lock()
+		defer mu.Unlock()
+		if i >= len(perFile) {
+			perFile = append(perFile, make([][]*checked, i+1-len(perFile))...)
+		}
+		perFile[i] = out
 	}
-	return reviews, items, nil
+	set := manifest.Read(p.ctx, paths, mo)
+	checks := slices.Concat(perFile...)
+	if len(set.Kustomizations) > 0 {
+		k := kustomize.RenderWith(p.ctx, set.Kustomizations, mo.Builder)
+		rendered := make([]*checked, len(k.Objects))
+		parallel.For(len(k.Objects), func(i int) { rendered[i] = p.check(k.Objects[i], lint) })
+		p.done(rendered, lint)
+		checks = append(checks, rendered...)
+		set.Errors = append(set.Errors, k.Errors...)
+		set.Files += k.Files
+	}
+	return set, checks
 }
 
-func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.Violation, pos manifest.Position) report.Finding {
+// check converts one object, evaluates the first pass's rules on it (lint) and places
+// their findings, keeps its compact value if the inventory needs it, and lets the
+// decoded value go.
+func (p *pass) check(o *manifest.Object, lint bool) *checked {
+	r := engine.ReviewOf(objectID(o), p.ns, o.ARM)
+	c := &checked{obj: o, namespace: r.Namespace}
+	defer o.Release()
+	v, err := engine.ValueOf(o.Decoded())
+	if err != nil {
+		c.err = fmt.Errorf("convert %s:%d: %w", o.File, o.Line, err)
+		return c
+	}
+	r.Value = v
+	if lint {
+		out := p.eval.Evaluate(p.ctx, r)
+		c.excluded = out.Excluded
+		c.errors = out.Errors
+		c.violations = p.place(o, out.Violations)
+		c.exempted = p.place(o, out.Exempted)
+	}
+	if p.keep {
+		if c.value, err = v.Compact(); err != nil {
+			c.err = fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
+		}
+	}
+	return c
+}
+
+func (p *pass) place(o *manifest.Object, vs []engine.Violation) []placed {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := make([]placed, len(vs))
+	for i, v := range vs {
+		out[i] = placed{v: v}
+		out[i].locate(o)
+	}
+	return out
+}
+
+// evaluateInventoryRules is the second pass: the rules that read the inventory, on the
+// objects of the kinds they look at, each value built again from its compact form.
+// Their findings are placed later, once deduplicated: default-deny finds its namespace
+// on every workload of it and reports it once.
+func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
+	var todo []*checked
+	for _, c := range checks {
+		if !c.excluded && ev.Admits(c.obj.Kind()) {
+			todo = append(todo, c)
+		}
+	}
+	// The first object of each namespace goes first, no two of one namespace at once,
+	// then the others. Cross-object rules look at a namespace as a whole (default-deny:
+	// does it hold a deny-all policy), and the engine's memo shares that answer across
+	// the namespace's objects once one evaluation has it. Two evaluations of one
+	// namespace at the same time would both build it from the compact inventory, and
+	// the memo would keep what they both handed to a helper (each policy object).
+	var firsts, rest []*checked
+	seen := map[string]bool{}
+	for _, c := range todo {
+		if seen[c.namespace] {
+			rest = append(rest, c)
+			continue
+		}
+		seen[c.namespace] = true
+		firsts = append(firsts, c)
+	}
+	for _, list := range [][]*checked{firsts, rest} {
+		parallel.For(len(list), func(i int) { p.evaluateLater(ev, list[i]) })
+	}
+}
+
+func (p *pass) evaluateLater(ev *engine.Evaluator, c *checked) {
+	v, err := c.value.Value()
+	if err != nil {
+		c.errors = append(c.errors, engine.RuleError{RuleID: "*", Err: err})
+		return
+	}
+	r := engine.ReviewOf(objectID(c.obj), p.ns, c.obj.ARM)
+	r.Value = v
+	out := ev.Evaluate(p.ctx, r)
+	c.errors = append(c.errors, out.Errors...)
+	for _, v := range out.Violations {
+		c.violations = append(c.violations, placed{v: v})
+	}
+	for _, v := range out.Exempted {
+		c.exempted = append(c.exempted, placed{v: v})
+	}
+}
+
+// objectID is o's identity as written; a released object still has it.
+func objectID(o *manifest.Object) engine.ObjectID {
+	return engine.ObjectID{APIVersion: o.APIVersion(), Kind: o.Kind(), Name: o.Name(), Namespace: o.Namespace()}
+}
+
+func finding(s *config.Settings, o *manifest.Object, namespace string, x placed) report.Finding {
+	v, pos := x.v, x.pos
 	return report.Finding{
 		Rule:     v.RuleID,
 		Severity: string(s.Rules[v.RuleID].Severity),
@@ -177,13 +387,13 @@ func finding(s *config.Settings, o *manifest.Object, r engine.Review, v engine.V
 		File:     o.File,
 		Line:     pos.Line,
 		Column:   pos.Column,
-		Object:   objectOf(o, r),
-		Path:     engine.PathString(v.Path),
+		Object:   objectOf(o, namespace),
+		Path:     x.path,
 	}
 }
 
-func objectOf(o *manifest.Object, r engine.Review) report.Object {
-	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: r.Namespace, Name: r.Name}
+func objectOf(o *manifest.Object, namespace string) report.Object {
+	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: namespace, Name: o.Name()}
 }
 
 func inputError(e *manifest.Error) report.InputError {

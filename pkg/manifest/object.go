@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"regexp"
 	"strconv"
@@ -40,7 +41,6 @@ type Object struct {
 
 type identity struct {
 	apiVersion, kind, name, namespace string
-	annotations                       map[string]string
 }
 
 // newObject makes the object of value v, which b built.
@@ -94,16 +94,83 @@ func (o *Object) view() (Builder, any) {
 	return o.builder, o.decoded
 }
 
-// Release lets the object's value go, keeping what the methods below read. A caller that
-// has converted the object into a form of its own (ward lint, for evaluation) then does
-// not hold every object of a large manifest set twice. Locate still works: it reads the
-// source text, not the value.
+// Release lets Value go, keeping the identity (APIVersion, Kind, Name, Namespace). A
+// caller that has converted the object into a form of its own (ward lint, for
+// evaluation) then does not hold every object of a large manifest set twice.
+// Annotations are let go too (Annotations returns nil after Release): the converted
+// form has what the caller needs of them. Locate still works: it reads the source
+// text, not Value.
 func (o *Object) Release() {
 	if o.released != nil {
 		return
 	}
-	o.released = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace(), annotations: o.Annotations()}
+	o.released = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace()}
 	o.Value, o.decoded, o.builder = nil, nil, nil
+}
+
+// ReleasePositions lets the object's position index go (for every object of its
+// document): Locate then parses its source text again. A caller that has placed what
+// it could while reading keeps the text alone for the rest of a long run.
+func (o *Object) ReleasePositions() {
+	if o.src != nil {
+		o.src.index = nil
+	}
+}
+
+// ReleaseText lets the object's source text go while it is kept, for a caller that
+// may still place a few findings on it: Locate then reads the text again from its
+// file. Text that cannot be read again (standard input, a pipe, rendered output) is
+// copied out of the buffer its file was read into instead, so that the buffer, with
+// the other documents of the file, can go. A file that has changed since it was read
+// no longer gives positions: Locate then returns the object's own. The position
+// index goes too (ReleasePositions): it places findings in the text.
+func (o *Object) ReleaseText() {
+	s := o.src
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index = nil
+	switch {
+	case s.data == nil || s.detached:
+	case s.file != "":
+		s.size = len(s.data)
+		s.sum = textSum(s.data)
+		s.data = nil
+	default:
+		s.data = bytes.Clone(s.data)
+		s.detached = true
+	}
+}
+
+// ReleaseSource lets the object's source text go (and with it, once no other object
+// holds it, its file's buffer): Locate then returns the object's own position. For an
+// object that no finding will be placed on any more.
+func (o *Object) ReleaseSource() {
+	o.src = nil
+}
+
+func textSum(data []byte) uint64 {
+	return maphash.Bytes(pathSeed, data)
+}
+
+// text returns the source text, read again from its file if ReleaseText let it go;
+// nil if that fails or the file has changed. The caller holds s.mu.
+func (s *source) text() []byte {
+	if s.data != nil || s.file == "" || s.broken {
+		return s.data
+	}
+	data, _, err := readLimited(s.file, Options{MaxFileSize: s.limit})
+	if err == nil {
+		data, err = checkText(data)
+	}
+	if err != nil || s.offset+s.size > len(data) || textSum(data[s.offset:s.offset+s.size]) != s.sum {
+		s.broken = true
+		return nil
+	}
+	s.data = data[s.offset : s.offset+s.size : s.offset+s.size]
+	return s.data
 }
 
 // APIVersion returns the object's apiVersion. It, Kind, Name and Namespace read the
@@ -149,10 +216,10 @@ func (o *Object) Namespace() string {
 	return text(b, v, "metadata", "namespace")
 }
 
-// Annotations returns metadata.annotations with string values.
+// Annotations returns metadata.annotations with string values; nil after Release.
 func (o *Object) Annotations() map[string]string {
 	if o.released != nil {
-		return o.released.annotations
+		return nil
 	}
 	b, v := o.view()
 	md, _ := b.Get(v, "metadata")
@@ -182,6 +249,17 @@ type source struct {
 	// garbage collector takes the tree back (a later Locate parses again).
 	node   weak.Pointer[yaml.Node]
 	broken bool // the text did not parse again; never retried
+	// detached: data is a copy of the document's text, not a part of the file's buffer
+	// (Object.ReleaseText).
+	detached bool
+	// file is the regular file the text was read from, at offset (after a byte order
+	// mark); "" when it cannot be read again. After ReleaseText, data is nil and the
+	// text is read again from file when needed, if its size and sum still match.
+	file   string
+	limit  int64 // the size limit it was read with
+	offset int
+	size   int
+	sum    uint64
 	// index places findings without parsing again (posindex.go); nil when the document
 	// could not be indexed, and Locate parses it again.
 	index *posIndex
@@ -193,7 +271,11 @@ func (s *source) document() *yaml.Node {
 	if n := s.node.Value(); n != nil || s.broken {
 		return n
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(s.data))
+	data := s.text()
+	if data == nil {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for i := 0; ; i++ {
 		var n yaml.Node
 		if err := dec.Decode(&n); err != nil {
@@ -262,7 +344,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 			res.errs = append(res.errs, syntaxError(name, c, err))
 			return
 		}
-		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i}
+		src := &source{data: c.data, firstLine: c.firstLine, docIndex: i, offset: c.offset}
 		d := decoder{b: res.builder, budget: res.aliases, src: sourceText{data: c.data}, stacks: res.stacks}
 		v, err := d.decode(&n, 0)
 		res.stacks = d.stacks

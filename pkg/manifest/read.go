@@ -33,6 +33,13 @@ type Options struct {
 	// Builder makes the objects' values (Object.Decoded); nil means MapBuilder, whose
 	// values are also in Object.Value.
 	Builder Builder
+	// OnFile, if set, is handed the objects of each file as soon as the file is read,
+	// on the goroutine that read it, and they are not kept in Set.Objects: a caller
+	// that keeps less of each object than Read would (ward lint over a large manifest
+	// set) then never holds every object at once. index is the file's place in the
+	// input order; calls come in any order and concurrently. The objects' position
+	// indexes are alive during the call.
+	OnFile func(index int, objects []*Object)
 }
 
 // Set is everything read from a list of paths, in input order: paths in the order given,
@@ -73,6 +80,10 @@ func Read(ctx context.Context, paths []string, opts Options) *Set {
 			return
 		}
 		results[i] = readOne(files[i], opts)
+		if opts.OnFile != nil {
+			opts.OnFile(i, results[i].objects)
+			results[i].objects = nil
+		}
 	})
 
 	set.Files = len(files)
@@ -196,14 +207,24 @@ func pathError(err error) error {
 }
 
 func readOne(name string, opts Options) fileResult {
-	data, err := readLimited(name, opts)
+	data, regular, err := readLimited(name, opts)
 	if err != nil {
 		return fileResult{errs: []*Error{{File: name, Err: err}}}
 	}
-	return parseFile(name, data, opts.Builder)
+	res := parseFile(name, data, opts.Builder)
+	if regular {
+		// A regular file can be read again to place a finding (Object.ReleaseText); a
+		// pipe named on the command line cannot.
+		for _, o := range res.objects {
+			o.src.file, o.src.limit = name, opts.MaxFileSize
+		}
+	}
+	return res
 }
 
-func readLimited(name string, opts Options) ([]byte, error) {
+// readLimited reads a file, or standard input for StdinName; regular says that it is
+// a regular file (which can be read again).
+func readLimited(name string, opts Options) (data []byte, regular bool, err error) {
 	var r io.Reader
 	if name == StdinName {
 		r = opts.Stdin
@@ -213,22 +234,25 @@ func readLimited(name string, opts Options) ([]byte, error) {
 	} else {
 		f, err := os.Open(name) //nolint:gosec // G304: reading the files the user asked to lint is the job
 		if err != nil {
-			return nil, pathError(err)
+			return nil, false, pathError(err)
 		}
 		defer func() { _ = f.Close() }() // read-only: closing cannot lose data
-		if info, err := f.Stat(); err == nil && info.Size() > opts.MaxFileSize {
-			return nil, fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, info.Size(), opts.MaxFileSize)
+		if info, err := f.Stat(); err == nil {
+			if info.Size() > opts.MaxFileSize {
+				return nil, false, fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, info.Size(), opts.MaxFileSize)
+			}
+			regular = info.Mode().IsRegular()
 		}
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, opts.MaxFileSize+1))
+	data, err = io.ReadAll(io.LimitReader(r, opts.MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", pathError(err))
+		return nil, false, fmt.Errorf("read: %w", pathError(err))
 	}
 	if int64(len(data)) > opts.MaxFileSize {
-		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, opts.MaxFileSize)
+		return nil, false, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, opts.MaxFileSize)
 	}
-	return data, nil
+	return data, regular, nil
 }
 
 // Parse decodes data as if read from a file called name. It is Read for one in-memory

@@ -7,6 +7,7 @@ import "bytes"
 type chunk struct {
 	data      []byte
 	firstLine int
+	offset    int // of data[0] in the file's text
 }
 
 // splitDocuments splits a YAML stream at separator lines, as
@@ -24,7 +25,7 @@ func splitDocuments(data []byte) []chunk {
 		}
 		if isSeparator(data[pos:next]) {
 			if pos > start {
-				chunks = append(chunks, chunk{data: data[start:pos], firstLine: startLine})
+				chunks = append(chunks, chunk{data: data[start:pos], firstLine: startLine, offset: start})
 			}
 			start, startLine = next, line+1
 		}
@@ -32,7 +33,7 @@ func splitDocuments(data []byte) []chunk {
 		line++
 	}
 	if start < len(data) {
-		chunks = append(chunks, chunk{data: data[start:], firstLine: startLine})
+		chunks = append(chunks, chunk{data: data[start:], firstLine: startLine, offset: start})
 	}
 	return chunks
 }

@@ -168,8 +168,13 @@ _namespace_going_away if {
 
 # _ns_covered says whether namespace ns holds a deny-all policy for direction type. It is
 # a function of the namespace name alone, always true or false, so that ward computes it
-# once per namespace and not once per object.
+# once per namespace and not once per object. It reads data.inventory.namespace[ns], that
+# namespace's objects alone (ward lint builds a namespace's part of the inventory when a
+# rule reads it), and hands that to no helper: a helper called with it would be
+# memoized with the whole namespace as its argument, held for the rest of the run.
 _ns_covered(ns, type) := true if {
-	some p in netpol.policies(object.get(data.inventory.namespace, ns, {}))
-	netpol.denies_all(p.object, type)
+	some api_version, kinds in data.inventory.namespace[ns]
+	netpol.is_network_policy_kind(api_version, "NetworkPolicy")
+	some policy in kinds.NetworkPolicy
+	netpol.denies_all(policy, type)
 } else := false
