@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"github.com/wardsec/ward/cmd/ward/internal/preload"
@@ -26,7 +27,9 @@ func (o *policyOptions) bind(cmd *cobra.Command) {
 
 // load reads the config and compiles the rules: the embedded library, the config's
 // policies and --policy directories. Every failure here is a usage or input error.
-func (o *policyOptions) load(ctx context.Context) (*engine.Engine, *config.File, error) {
+// load reads the config and compiles the rules; log (serve's) hears how each rule will
+// run, at V(1).
+func (o *policyOptions) load(ctx context.Context, log logr.Logger) (*engine.Engine, *config.File, error) {
 	path := o.ConfigPath
 	if path == "" {
 		wd, err := os.Getwd()
@@ -40,7 +43,7 @@ func (o *policyOptions) load(ctx context.Context) (*engine.Engine, *config.File,
 		return nil, nil, &ExitError{Code: exitInput, Err: err}
 	}
 	dirs := append(append([]string{}, cfg.Policies...), o.PolicyDirs...)
-	eng, err := engine.New(ctx, engine.Options{PolicyDirs: dirs, Preloaded: preload.Embedded()})
+	eng, err := engine.New(ctx, engine.Options{PolicyDirs: dirs, Preloaded: preload.Embedded(), Logger: log})
 	if err != nil {
 		return nil, nil, &ExitError{Code: exitInput, Err: err}
 	}

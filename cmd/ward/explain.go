@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"github.com/wardsec/ward/pkg/rules"
@@ -19,7 +20,7 @@ func newExplainCommand() *cobra.Command {
 		Short: "Explain a rule: what it demands, why, examples, remediation",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, _, err := o.load(cmd.Context())
+			eng, _, err := o.load(cmd.Context(), logr.Discard())
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -94,7 +95,7 @@ func (o *lintOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	eng, cfg, err := o.load(ctx)
+	eng, cfg, err := o.load(ctx, logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"github.com/wardsec/ward/pkg/rules"
@@ -22,7 +23,7 @@ func newRulesCommand() *cobra.Command {
 rule into DIR instead (docs/rules/ in this repository is generated that way).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eng, _, err := o.load(cmd.Context())
+			eng, _, err := o.load(cmd.Context(), logr.Discard())
 			if err != nil {
 				return err
 			}

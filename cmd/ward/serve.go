@@ -92,7 +92,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	klog.SetLogger(lg.WithName("client-go"))
 	tuneServeGC(lg)
 
-	eng, cfg, err := o.load(ctx)
+	eng, cfg, err := o.load(ctx, lg)
 	if err != nil {
 		return err
 	}

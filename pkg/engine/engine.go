@@ -67,7 +67,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 				if err != nil {
 					return nil, err
 				}
-				e.log = opts.Logger
+				e.setLogger(opts.Logger)
 				return e, nil
 			}
 		}
@@ -97,8 +97,30 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.log = opts.Logger
+	e.setLogger(opts.Logger)
 	return e, nil
+}
+
+// setLogger keeps log and tells it, at V(1), how each rule will be run: the kinds it is
+// evaluated on (dispatch.go) and whether it reads data.inventory. A user rule that
+// never fires on a kind it means to judge, or that ward lint holds back for its second
+// pass, shows why here.
+func (e *Engine) setLogger(log logr.Logger) {
+	e.log = log
+	if !log.V(1).Enabled() {
+		return
+	}
+	for _, id := range e.registry.IDs() {
+		rule, _ := e.registry.Get(id)
+		kinds := "every kind"
+		if f, ok := e.kinds[rule.Package]; ok && !f.all {
+			kinds = strings.Join(slices.Sorted(maps.Keys(f.object)), ",")
+			if len(f.oldObject) > 0 {
+				kinds += " (old object: " + strings.Join(slices.Sorted(maps.Keys(f.oldObject)), ",") + ")"
+			}
+		}
+		log.V(1).Info("rule compiled", "rule", id, "package", rule.Package, "source", rule.Source, "evaluatedOn", kinds, "readsInventory", e.ReadsInventory(id))
+	}
 }
 
 // compile compiles modules and reads their rules' METADATA: everything New does after
