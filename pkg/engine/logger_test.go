@@ -12,7 +12,7 @@ import (
 // and when a rule runs at all.
 func TestLoggerTellsHowRulesRun(t *testing.T) {
 	var lines []string
-	log := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{Verbosity: 1})
+	log := funcr.New(func(_, args string) { lines = append(lines, args) }, funcr.Options{Verbosity: 1})
 	eng, err := New(t.Context(), Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestLoggerTellsHowRulesRun(t *testing.T) {
 	}
 
 	lines = nil
-	quiet := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{})
+	quiet := funcr.New(func(_, args string) { lines = append(lines, args) }, funcr.Options{})
 	if _, err := New(t.Context(), Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
