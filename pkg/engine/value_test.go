@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/wardsec/ward/internal/wardtest"
 	"github.com/wardsec/ward/pkg/kustomize"
 	"github.com/wardsec/ward/pkg/manifest"
 )
@@ -26,14 +24,8 @@ import (
 // encoding/json with numbers kept as written) and converts it as ward did before it
 // built values from the nodes.
 func referenceValue(doc []byte) (ast.Value, error) {
-	j, err := sigsyaml.YAMLToJSON(doc)
+	v, err := wardtest.KubectlDecode(doc)
 	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
 	return ast.InterfaceToValue(v)

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -12,24 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
-	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/wardsec/ward/internal/wardtest"
 )
 
-// reference decodes one document the way kubectl does: sigs.k8s.io/yaml to JSON, then
-// encoding/json with numbers kept as written.
-func reference(doc []byte) (any, error) {
-	j, err := sigsyaml.YAMLToJSON(doc)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
+// reference decodes one document the way kubectl does.
+func reference(doc []byte) (any, error) { return wardtest.KubectlDecode(doc) }
 
 // differential compares one document; duplicate keys are the one intended difference:
 // kubectl keeps the last, ward refuses the document so that no field hides.
