@@ -338,8 +338,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	// then the others. Cross-object rules look at a namespace as a whole (default-deny:
 	// does it hold a deny-all policy), and the engine's memo shares that answer across
 	// the namespace's objects once one evaluation has it. Two evaluations of one
-	// namespace at the same time would both build it from the compact inventory, and
-	// the memo would keep what they both handed to a helper (each policy object).
+	// namespace at the same time would both build it from the compact inventory.
 	var firsts, rest []*checked
 	seen := map[string]bool{}
 	for _, c := range todo {

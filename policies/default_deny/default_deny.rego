@@ -170,8 +170,8 @@ _namespace_going_away if {
 # a function of the namespace name alone, always true or false, so that ward computes it
 # once per namespace and not once per object. It reads data.inventory.namespace[ns], that
 # namespace's objects alone (ward lint builds a namespace's part of the inventory when a
-# rule reads it), and hands that to no helper: a helper called with it would be
-# memoized with the whole namespace as its argument, held for the rest of the run.
+# rule reads it), and hands that to no helper: ward shares only results keyed by
+# scalars, and a helper called with the namespace's objects would be computed again.
 _ns_covered(ns, type) := true if {
 	some api_version, kinds in data.inventory.namespace[ns]
 	netpol.is_network_policy_kind(api_version, "NetworkPolicy")
