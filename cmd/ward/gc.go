@@ -19,6 +19,13 @@ const (
 	// review, so at the default GOGC=100 the collector runs several times a second
 	// under load, and its assists and stack re-growth land in the reviews' latency.
 	serveGCPercent = 400
+	// serveGCPercentBounded is serve's GOGC when a memory limit is in force (the
+	// cgroup's, or GOMEMLIMIT set by the user): the limit, not GOGC, then bounds the heap,
+	// and a collection every few thousand reviews instead of every few hundred takes
+	// the collector out of the latency tail. loadgen at 1,000 reviews/s with the soft
+	// limit of the example Deployment (512Mi): p99 1.41-1.84 ms at 1600 against
+	// 2.25-2.56 ms at 400, RSS ~190 MiB against ~97.
+	serveGCPercentBounded = 1600
 	// serveMemoryFraction of the cgroup memory limit is the soft limit of ward serve's
 	// heap: the collector works harder as the heap nears it, well before the container
 	// is OOM-killed, leaving the rest for stacks, the runtime and the page cache.
@@ -42,27 +49,32 @@ func (p gcPlan) apply() {
 	}
 }
 
-// serveGC is ward serve's plan: a higher GOGC, and a soft memory limit at
-// serveMemoryFraction of the cgroup's memory limit when there is one. GOGC and
-// GOMEMLIMIT set by the user win. An unreadable cgroup is no limit: the error is
-// returned beside a usable plan, for the log.
+// serveGC is ward serve's plan: a soft memory limit at serveMemoryFraction of the
+// cgroup's memory limit when there is one, and a higher GOGC, higher still when a
+// memory limit bounds the heap. GOGC and GOMEMLIMIT set by the user win. An unreadable
+// cgroup is no limit: the error is returned beside a usable plan, for the log.
 func serveGC(lookupEnv func(string) (string, bool), memoryLimit func() (uint64, bool, error)) (gcPlan, error) {
 	var p gcPlan
+	var err error
+	userLimit, set := lookupEnv("GOMEMLIMIT")
+	bounded := set && userLimit != "off"
+	if !set {
+		limit, ok, lerr := memoryLimit()
+		if lerr != nil {
+			err = fmt.Errorf("read the cgroup memory limit: %w", lerr)
+		} else if ok {
+			p.cgroupLimit = limit
+			p.limit = int64(float64(limit) * serveMemoryFraction)
+			bounded = true
+		}
+	}
 	if _, ok := lookupEnv("GOGC"); !ok {
 		p.percent = serveGCPercent
+		if bounded {
+			p.percent = serveGCPercentBounded
+		}
 	}
-	if _, ok := lookupEnv("GOMEMLIMIT"); ok {
-		return p, nil
-	}
-	limit, ok, err := memoryLimit()
-	if err != nil {
-		return p, fmt.Errorf("read the cgroup memory limit: %w", err)
-	}
-	if ok {
-		p.cgroupLimit = limit
-		p.limit = int64(float64(limit) * serveMemoryFraction)
-	}
-	return p, nil
+	return p, err
 }
 
 // tuneServeGC applies serve's plan and logs it.

@@ -2,14 +2,20 @@ package main
 
 import (
 	"errors"
-	"slices"
+	"strings"
 	"testing"
 )
 
+// env is an environment of vars, each NAME (set to "set") or NAME=VALUE.
 func env(vars ...string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
-		if slices.Contains(vars, name) {
-			return "set", true
+		for _, v := range vars {
+			if n, val, ok := strings.Cut(v, "="); ok && n == name {
+				return val, true
+			}
+			if v == name {
+				return "set", true
+			}
 		}
 		return "", false
 	}
@@ -26,11 +32,12 @@ func TestServeGC(t *testing.T) {
 		want    gcPlan
 		wantErr bool
 	}{
-		{"container with a limit", nil, limit(512<<20, true, nil), gcPlan{percent: serveGCPercent, limit: 456340275, cgroupLimit: 512 << 20}, false},
+		{"container with a limit", nil, limit(512<<20, true, nil), gcPlan{percent: serveGCPercentBounded, limit: 456340275, cgroupLimit: 512 << 20}, false},
 		{"no limit", nil, limit(0, false, nil), gcPlan{percent: serveGCPercent}, false},
 		{"unreadable cgroup: no limit, no failure", nil, limit(0, false, errors.New("permission denied")), gcPlan{percent: serveGCPercent}, true},
 		{"GOGC set by the user", []string{"GOGC"}, limit(1<<30, true, nil), gcPlan{limit: 912680550, cgroupLimit: 1 << 30}, false},
-		{"GOMEMLIMIT set by the user: the cgroup is not read", []string{"GOMEMLIMIT"}, limit(0, false, errors.New("must not be read")), gcPlan{percent: serveGCPercent}, false},
+		{"GOMEMLIMIT set by the user: the cgroup is not read", []string{"GOMEMLIMIT"}, limit(0, false, errors.New("must not be read")), gcPlan{percent: serveGCPercentBounded}, false},
+		{"GOMEMLIMIT=off set by the user: no bound", []string{"GOMEMLIMIT=off"}, limit(1<<30, true, errors.New("must not be read")), gcPlan{percent: serveGCPercent}, false},
 		{"both set by the user", []string{"GOGC", "GOMEMLIMIT"}, limit(1<<30, true, nil), gcPlan{}, false},
 	}
 	for _, tc := range tests {

@@ -66,7 +66,10 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/out", "directory for the ward binary and the results")
 	flag.StringVar(&o.ward, "ward", "", "ward binary (default: build ./cmd/ward)")
 	wardArgs := flag.String("ward-args", "", "extra flags of ward serve, space-separated")
-	wardEnv := flag.String("ward-env", "", "extra environment of ward serve, space-separated NAME=VALUE")
+	// The example Deployment (examples/deploy) gives ward serve a 512Mi memory limit, from
+	// which serve sets GOMEMLIMIT to 85% and its GOGC for a bounded heap (cmd/ward/gc.go);
+	// this machine's cgroup has no limit, so the default environment stands in for it.
+	wardEnv := flag.String("ward-env", "GOMEMLIMIT=435MiB", "environment of ward serve, space-separated NAME=VALUE (default: the soft limit ward serve derives from the example Deployment's 512Mi)")
 	flag.BoolVar(&o.pprof, "pprof", false, "profile ward: a CPU profile per rate and a heap profile after it, in -out")
 	flag.DurationVar(&o.rssEvery, "rss-every", 0, "also print ward's RSS at this interval during each rate (0: only the table)")
 	flag.Parse()
