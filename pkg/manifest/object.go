@@ -323,6 +323,10 @@ func parseFile(name string, data []byte, b Builder) fileResult {
 		c.firstLine = first
 		parseChunk(file, c, &res)
 	}
+	// The stacks' arrays still point at the last document's nodes and values (their
+	// slots past the length are not cleared), and Read keeps every file's result to the
+	// end: held, they kept a document of every file alive, 130 MB at 100,000 files.
+	res.stacks = stacks{}
 	return res
 }
 

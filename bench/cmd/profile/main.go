@@ -2,6 +2,9 @@
 // with a CPU, heap or trace profile, and prints the time of each phase:
 //
 //	go run ./bench/cmd/profile -cpuprofile bench/out/cpu.prof bench/out/corpus-10000
+//
+// -memprofile-at takes the heap profile during the run, after a collection, which shows
+// what a long run holds while it runs (the end, after lint.Run, shows what it kept).
 package main
 
 import (
@@ -23,16 +26,17 @@ import (
 
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile")
-	mem := flag.String("memprofile", "", "write a heap profile at the end")
+	mem := flag.String("memprofile", "", "write a heap profile at the end (or at -memprofile-at)")
+	memAt := flag.Duration("memprofile-at", 0, "take the heap profile this long after the pipeline starts, not at the end")
 	tr := flag.String("trace", "", "write an execution trace")
 	flag.Parse()
-	if err := run(*cpu, *mem, *tr, flag.Args()); err != nil {
+	if err := run(*cpu, *mem, *memAt, *tr, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cpu, mem, tr string, paths []string) error {
+func run(cpu, mem string, memAt time.Duration, tr string, paths []string) error {
 	ctx := context.Background()
 	if cpu != "" {
 		f, err := os.Create(cpu)
@@ -55,6 +59,16 @@ func run(cpu, mem, tr string, paths []string) error {
 			return err
 		}
 		defer trace.Stop()
+	}
+	if mem != "" && memAt > 0 {
+		path := mem
+		timer := time.AfterFunc(memAt, func() {
+			if err := writeHeap(path); err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+			}
+		})
+		defer timer.Stop()
+		mem = ""
 	}
 	t0 := time.Now()
 	eng, err := engine.New(ctx, engine.Options{})
@@ -83,13 +97,21 @@ func run(cpu, mem, tr string, paths []string) error {
 	fmt.Fprintf(os.Stderr, "engine.New %v, lint.Run %v, format %v; %d objects, %d findings\n",
 		t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), res.Summary.Objects, len(res.Findings))
 	if mem != "" {
-		runtime.GC()
-		f, err := os.Create(mem)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = f.Close() }()
-		return pprof.WriteHeapProfile(f)
+		return writeHeap(mem)
 	}
 	return nil
+}
+
+// writeHeap writes a heap profile after a collection, so that it shows what is live.
+func writeHeap(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
