@@ -182,3 +182,16 @@ func decodeChunk(doc []byte) (any, error) {
 	d := decoder{b: MapBuilder{}, src: sourceText{data: data}}
 	return d.decode(&n, 0)
 }
+
+// TestFileResultKeepsNoDecoderState: Read keeps every file's result to the end of a
+// run, so a result must not hold the decoder's stacks, whose arrays still point at the
+// last document's nodes and values.
+func TestFileResultKeepsNoDecoderState(t *testing.T) {
+	res := parseFile("f.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\nitems: [1, {x: [2]}]\n"), MapBuilder{})
+	if len(res.errs) > 0 || len(res.objects) != 1 {
+		t.Fatalf("errors %v, %d objects", res.errs, len(res.objects))
+	}
+	if s := res.stacks; s.keys != nil || s.vals != nil || s.knode != nil || s.items != nil {
+		t.Errorf("the result holds the decoder's stacks: %d keys, %d values, %d key nodes, %d items", cap(s.keys), cap(s.vals), cap(s.knode), cap(s.items))
+	}
+}
