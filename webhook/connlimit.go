@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -44,8 +43,7 @@ type connLimitListener struct {
 	// client sees the connection close); that happens only at the cap.
 	idle map[*limitedConn]time.Time
 
-	refused atomic.Int64
-	lastLog atomic.Int64
+	refused refusals
 }
 
 func newConnLimitListener(ln net.Listener, limit int, log logr.Logger, onRefuse, onEvict func()) *connLimitListener {
@@ -110,13 +108,7 @@ func (l *connLimitListener) refuse() {
 	if l.onRefuse != nil {
 		l.onRefuse()
 	}
-	l.refused.Add(1)
-	now := time.Now().UnixNano()
-	if last := l.lastLog.Load(); now-last >= int64(overloadLogEvery) && l.lastLog.CompareAndSwap(last, now) {
-		kv := []any{keyCount, l.refused.Swap(0), keyLimit, l.max}
-		if last != 0 {
-			kv = append(kv, keySince, time.Duration(now-last).Round(time.Second).String())
-		}
+	if kv, ok := l.refused.add(int64(l.max)); ok {
 		l.log.Info("refusing connections: too many open, none idle", kv...)
 	}
 }

@@ -40,6 +40,30 @@ const maxInFlightPerCPU = 64
 // overload comes in floods, and the metric counts every refusal.
 const overloadLogEvery = 10 * time.Second
 
+// refusals counts refusals (of reviews, of connections) between two log lines and says
+// when the next line is due: at most every overloadLogEvery.
+type refusals struct {
+	count   atomic.Int64 // since the last log line
+	lastLog atomic.Int64 // Unix ns of the last log line
+}
+
+// add counts one refusal under a bound of limit. When a log line is due it returns the
+// line's key-value pairs (the refusals since the last line, the limit, and how long
+// since that line) and true.
+func (r *refusals) add(limit int64) ([]any, bool) {
+	r.count.Add(1)
+	now := time.Now().UnixNano()
+	last := r.lastLog.Load()
+	if now-last < int64(overloadLogEvery) || !r.lastLog.CompareAndSwap(last, now) {
+		return nil, false
+	}
+	kv := []any{keyCount, r.count.Swap(0), keyLimit, limit}
+	if last != 0 {
+		kv = append(kv, keySince, time.Duration(now-last).Round(time.Second).String())
+	}
+	return kv, true
+}
+
 // DefaultMaxInFlight is the bound on reviews in flight when none is configured:
 // maxInFlightPerCPU per GOMAXPROCS (which follows the container's CPU limit).
 func DefaultMaxInFlight() int { return maxInFlightPerCPU * runtime.GOMAXPROCS(0) }
@@ -93,9 +117,7 @@ type Endpoint struct {
 	// token is parked, so it costs the scheduler nothing (see serve).
 	inFlight atomic.Int64
 	running  chan struct{}
-	// refused counts refusals since the last log line, lastLog is its time (Unix ns).
-	refused atomic.Int64
-	lastLog atomic.Int64
+	refused  refusals
 
 	httpRequests map[int]prometheus.Counter
 	httpOther    *prometheus.CounterVec
@@ -364,13 +386,7 @@ func (e *Endpoint) refusal(ctx context.Context, code int32, uid types.UID, err e
 // server's client decodes and names in the error it returns (see Endpoint).
 func (e *Endpoint) overloaded(ctx context.Context, w http.ResponseWriter) int {
 	e.metrics.overloaded.Inc()
-	e.refused.Add(1)
-	now := time.Now().UnixNano()
-	if last := e.lastLog.Load(); now-last >= int64(overloadLogEvery) && e.lastLog.CompareAndSwap(last, now) {
-		kv := []any{keyCount, e.refused.Swap(0), keyLimit, e.max}
-		if last != 0 {
-			kv = append(kv, keySince, time.Duration(now-last).Round(time.Second).String())
-		}
+	if kv, ok := e.refused.add(e.max); ok {
 		logf.FromContext(ctx).Info("refusing admission reviews: too many in flight", kv...)
 	}
 	status := metav1.Status{

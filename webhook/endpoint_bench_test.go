@@ -34,20 +34,11 @@ func corpusReviews(b *testing.B, n int) [][]byte {
 		if ns == "" {
 			ns = "default"
 		}
-		out = append(out, mustJSON(b, map[string]any{
-			"apiVersion": "admission.k8s.io/v1",
-			"kind":       "AdmissionReview",
-			"request": map[string]any{
-				"uid":       fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
-				"kind":      map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"},
-				"resource":  map[string]any{"group": "apps", "version": "v1", "resource": "deployments"},
-				"namespace": ns,
-				"name":      o.Name(),
-				"operation": "CREATE",
-				"userInfo":  map[string]any{"username": "bench", "groups": []string{"system:authenticated"}},
-				"object":    json.RawMessage(obj),
-			},
-		}))
+		body, err := gen.DeploymentReview(i, ns, o.Name(), obj)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, body)
 		if len(out) == n {
 			break
 		}

@@ -293,21 +293,7 @@ func reviews(dir string, port int) ([]vegeta.Target, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		review := map[string]any{
-			"apiVersion": "admission.k8s.io/v1",
-			"kind":       "AdmissionReview",
-			"request": map[string]any{
-				"uid":       fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
-				"kind":      map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"},
-				"resource":  map[string]any{"group": "apps", "version": "v1", "resource": "deployments"},
-				"namespace": ns,
-				"name":      o.Name(),
-				"operation": "CREATE",
-				"userInfo":  map[string]any{"username": "bench", "groups": []string{"system:authenticated"}},
-				"object":    json.RawMessage(obj),
-			},
-		}
-		body, err := json.Marshal(review)
+		body, err := gen.DeploymentReview(i, ns, o.Name(), obj)
 		if err != nil {
 			return nil, 0, err
 		}
