@@ -45,6 +45,18 @@ var (
 	oldKindRef    = ast.MustParseRef("input.review.oldObject.kind")
 )
 
+// Admits reports whether one of the rules ids (unknown ones are skipped) may find
+// anything in the review of an object of this kind: a caller may skip building the
+// review of an object that none of them looks at.
+func (e *Engine) Admits(ids []string, kind string) bool {
+	for _, id := range ids {
+		if rule, ok := e.registry.Get(id); ok && e.kinds[rule.Package].admits(kind, "") {
+			return true
+		}
+	}
+	return false
+}
+
 // violationRef is data.ward.rules.<pkg>.violation, a rule's violation set.
 func violationRef(pkg string) ast.Ref {
 	return rulesRef.Append(ast.StringTerm(pkg)).Append(ast.StringTerm("violation"))

@@ -437,15 +437,3 @@ func (d *Dedup) Keep(v Violation) bool {
 	d.seen[k] = true
 	return true
 }
-
-// Admits reports whether some rule of the evaluator may find anything in the review of
-// an object of this kind (dispatch.go): a caller may skip building the review of an
-// object that no rule looks at.
-func (ev *Evaluator) Admits(kind string) bool {
-	for i := range ev.rules {
-		if ev.rules[i].kinds.admits(kind, "") {
-			return true
-		}
-	}
-	return false
-}

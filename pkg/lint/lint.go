@@ -83,13 +83,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	if err != nil {
 		return nil, err
 	}
-	// Only the kinds the second pass looks at need their source text kept, to place
-	// its findings.
-	probe, err := eng.Prepare(ctx, nil, global)
-	if err != nil {
-		return nil, err
-	}
-	p := &pass{ctx: ctx, ns: ns, eval: first, keep: len(global.Enabled) > 0, later: probe}
+	p := &pass{ctx: ctx, ns: ns, eng: eng, eval: first, later: global.Enabled}
 
 	set, checks := p.read(opts.Paths, opts, true)
 	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(checks)}}
@@ -102,7 +96,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 		}
 	}
 
-	if p.keep {
+	if p.keep() {
 		var ctxChecks []*checked
 		if len(opts.InventoryPaths) > 0 {
 			// Inventory is context and never reported, its input errors included: a
@@ -220,22 +214,26 @@ func (c *checked) item() engine.CompactItem {
 type pass struct {
 	ctx  context.Context //nolint:containedctx // one run's context, for the callbacks of manifest.Read
 	ns   string
+	eng  *engine.Engine
 	eval *engine.Evaluator
-	// keep: some enabled rule reads the inventory, so the compact values are kept.
-	keep bool
-	// later has the rules of the second pass (and no inventory): the objects of the
-	// kinds it admits may have findings placed after the first pass.
-	later *engine.Evaluator
+	// later are the rules of the second pass, those that read the inventory: the
+	// objects of the kinds they look at may have findings placed after the first pass.
+	later []string
 }
+
+// keep says whether some enabled rule reads the inventory, so that the compact values
+// are kept.
+func (p *pass) keep() bool { return len(p.later) > 0 }
 
 // done lets go what the rest of the run does not need of objects whose first pass is
 // over: their position indexes, and the source text of those the second pass will
 // not look at (the others' is read again from its file to place a finding, or copied
-// out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects that share a document (a List's items) are done together.
+// out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects
+// that share a document (a List's items) are done together.
 func (p *pass) done(checks []*checked, lint bool) {
 	for _, c := range checks {
 		c.obj.ReleasePositions()
-		if lint && p.keep && !c.excluded && p.later.Admits(c.obj.Kind()) {
+		if lint && p.keep() && !c.excluded && p.eng.Admits(p.later, c.obj.Kind()) {
 			c.obj.ReleaseText()
 		} else {
 			c.obj.ReleaseSource()
@@ -303,7 +301,7 @@ func (p *pass) check(o *manifest.Object, lint bool) *checked {
 		c.violations = p.place(o, out.Violations)
 		c.exempted = p.place(o, out.Exempted)
 	}
-	if p.keep {
+	if p.keep() {
 		if c.value, err = v.Compact(); err != nil {
 			c.err = fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
 		}
@@ -330,7 +328,7 @@ func (p *pass) place(o *manifest.Object, vs []engine.Violation) []placed {
 func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	var todo []*checked
 	for _, c := range checks {
-		if !c.excluded && ev.Admits(c.obj.Kind()) {
+		if !c.excluded && p.eng.Admits(p.later, c.obj.Kind()) {
 			todo = append(todo, c)
 		}
 	}
