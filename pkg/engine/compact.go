@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -340,4 +341,127 @@ func (d *compactDecoder) term(depth int) (*ast.Term, error) {
 		return d.newTerm(ast.NewObject(items...)), nil
 	}
 	return nil, fmt.Errorf("bad tag %d", tag)
+}
+
+// appendJSON appends c's value to buf as JSON: the same value that Value returns, for
+// a reader that takes JSON (lazyObject). Sets, keys that are not strings and strings
+// that are not UTF-8 have no JSON form that reads back the same, and fail.
+func (c Compact) appendJSON(buf []byte) ([]byte, error) {
+	d := compactDecoder{data: c.data}
+	buf, err := d.json(buf, 0)
+	if err != nil {
+		return nil, fmt.Errorf("compact %s as JSON, at byte %d: %w", c.kind, d.at, err)
+	}
+	if d.at != len(d.data) {
+		return nil, fmt.Errorf("compact %s as JSON: %d bytes after the value", c.kind, len(d.data)-d.at)
+	}
+	return buf, nil
+}
+
+func (d *compactDecoder) json(buf []byte, depth int) ([]byte, error) {
+	if depth > maxCompactDepth {
+		return nil, errors.New("nested too deeply")
+	}
+	if d.at >= len(d.data) {
+		return nil, errTruncated
+	}
+	tag := d.data[d.at]
+	d.at++
+	switch tag {
+	case tagNull:
+		return append(buf, "null"...), nil
+	case tagFalse:
+		return append(buf, "false"...), nil
+	case tagTrue:
+		return append(buf, "true"...), nil
+	case tagNumber:
+		s, err := d.text()
+		return append(buf, s...), err
+	case tagString:
+		s, err := d.text()
+		if err != nil {
+			return nil, err
+		}
+		return appendJSONString(buf, s)
+	case tagWord:
+		n, size := binary.Uvarint(d.data[d.at:])
+		if size <= 0 || n >= uint64(len(words)) {
+			return nil, errors.New("bad word index")
+		}
+		d.at += size
+		return appendJSONString(buf, words[n])
+	case tagArray:
+		n, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, '[')
+		for i := range n {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if buf, err = d.json(buf, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
+	case tagObject:
+		n, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, '{')
+		for i := range n {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if t := d.data[min(d.at, len(d.data)-1)]; t != tagString && t != tagWord {
+				return nil, errors.New("an object key that is not a string")
+			}
+			if buf, err = d.json(buf, depth+1); err != nil {
+				return nil, err
+			}
+			buf = append(buf, ':')
+			if buf, err = d.json(buf, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, '}'), nil
+	case tagSet:
+		return nil, errors.New("a set has no JSON form")
+	}
+	return nil, fmt.Errorf("bad tag %d", tag)
+}
+
+// appendJSONString appends s as a JSON string. Bytes from U+0020 on pass as they are
+// (s is UTF-8); what JSON requires escaped is escaped.
+func appendJSONString(buf []byte, s string) ([]byte, error) {
+	if !utf8.ValidString(s) {
+		return nil, errors.New("a string that is not UTF-8")
+	}
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= 0x20 && b != '"' && b != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch b {
+		case '"', '\\':
+			buf = append(buf, '\\', b)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"'), nil
 }

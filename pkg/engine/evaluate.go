@@ -191,7 +191,15 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 // eval evaluates one rule's query on one review, straight through OPA's evaluator:
 // the rego package's per-call set-up (a transaction, metrics, converting results to
 // JSON) costs as much as a small rule.
-func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel topdown.Cancel, pr *preparedRule, review *ast.Term) ([]Violation, error) {
+func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel topdown.Cancel, pr *preparedRule, review *ast.Term) (_ []Violation, err error) {
+	// OPA panics where a value it reads cannot be converted (ast.MustInterfaceToValue,
+	// on an inventory object read lazily: lazyObject): one rule on one object fails,
+	// not the run.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("evaluation failed: %v", p)
+		}
+	}()
 	input := ast.NewObject(
 		ast.Item(ast.InternedTerm("review"), review),
 		ast.Item(ast.InternedTerm("parameters"), pr.params),
@@ -205,7 +213,7 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 		WithVirtualCache(cache).
 		WithCancel(cancel)
 	var set ast.Set
-	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
+	err = q.Iter(ctx, func(qr topdown.QueryResult) error {
 		t := qr[resultVar]
 		if t == nil {
 			return nil

@@ -173,8 +173,8 @@ func (s *lazyStore) Read(_ context.Context, _ storage.Transaction, path storage.
 	return walkValue(v, path[depth:], path)
 }
 
-// subtree returns the document at path (no deeper than an object), from the cache or
-// built.
+// subtree returns the document at path (no deeper than an object), from the cache,
+// built lazily the first time it is read, or built whole after that.
 func (s *lazyStore) subtree(path storage.Path) (ast.Value, error) {
 	key := strings.Join(path, "\x00")
 	if v, ok := s.cached(key); ok {
@@ -187,12 +187,136 @@ func (s *lazyStore) subtree(path storage.Path) (ast.Value, error) {
 			return walkValue(anc, path[i:], path)
 		}
 	}
+	first := s.firstRead(key)
+	if first && treeLevel(path) {
+		return s.lazily(path)
+	}
 	v, size, err := s.build(path)
 	if err != nil {
 		return nil, err
 	}
-	s.offer(key, v, size)
+	if !first {
+		s.offer(key, v, size)
+	}
 	return v, nil
+}
+
+// treeLevel says whether path names a level of the inventory's tree above its objects:
+// every namespace, one namespace, or an apiVersion or a kind within one; the cluster's
+// objects, or an apiVersion or a kind among them.
+func treeLevel(path storage.Path) bool {
+	if len(path) < 2 || path[0] != "inventory" {
+		return false
+	}
+	switch path[1] {
+	case "namespace":
+		return len(path) <= 5
+	case "cluster":
+		return len(path) <= 4
+	}
+	return false
+}
+
+// lazily returns the tree level at path as OPA's lazy object (ast.LazyObject): its
+// children are made when the evaluator reads them by key, each object of the
+// inventory decoded only if a rule reads it or iterates over its kind (lazyObject).
+// default-deny asks of a namespace only whether one of its NetworkPolicies denies all:
+// read this way, a namespace of 3,500 objects builds its few NetworkPolicies, not
+// 40 MB of values. A lazy object is not safe for concurrent use (it caches what it
+// converts), so it is made for one read, and the evaluator's cache of the query holds
+// it; it is never cached here.
+func (s *lazyStore) lazily(path storage.Path) (ast.Value, error) {
+	var t *tree
+	rest := path[2:]
+	switch path[1] {
+	case "cluster":
+		t = s.cluster
+	case "namespace":
+		if len(rest) == 0 {
+			all := make(map[string]any, len(s.namespaces))
+			for ns, t := range s.namespaces {
+				all[ns] = s.nativeTree(t)
+			}
+			return ast.LazyObject(all), nil
+		}
+		if t = s.namespaces[rest[0]]; t == nil {
+			return nil, notFound(path)
+		}
+		rest = rest[1:]
+	}
+	switch len(rest) {
+	case 0:
+		return ast.LazyObject(s.nativeTree(t)), nil
+	case 1:
+		if kinds, ok := t.versions[rest[0]]; ok {
+			return ast.LazyObject(s.nativeKinds(kinds)), nil
+		}
+	case 2:
+		if names, ok := t.versions[rest[0]][rest[1]]; ok {
+			return ast.LazyObject(s.nativeNames(names)), nil
+		}
+	}
+	return nil, notFound(path)
+}
+
+// The native forms of a tree's levels are Go maps, which ast.LazyObject turns into
+// lazy objects level by level as they are read, down to the objects.
+
+func (s *lazyStore) nativeTree(t *tree) map[string]any {
+	m := make(map[string]any, len(t.versions))
+	for av, kinds := range t.versions {
+		m[av] = s.nativeKinds(kinds)
+	}
+	return m
+}
+
+func (s *lazyStore) nativeKinds(kinds map[string]map[string]Compact) map[string]any {
+	m := make(map[string]any, len(kinds))
+	for kind, names := range kinds {
+		m[kind] = s.nativeNames(names)
+	}
+	return m
+}
+
+func (s *lazyStore) nativeNames(names map[string]Compact) map[string]any {
+	m := make(map[string]any, len(names))
+	for name, c := range names {
+		m[name] = lazyObject{s: s, c: c}
+	}
+	return m
+}
+
+// lazyObject is an object of the inventory below a lazy tree level. OPA converts a Go
+// value that is neither a map, a slice nor a scalar through JSON (ast.InterfaceToValue,
+// util.RoundTrip): this is the hook that decodes the object only when it is read. Its
+// JSON is written straight from the compact form.
+type lazyObject struct {
+	s *lazyStore
+	c Compact
+}
+
+// MarshalJSON writes the object as JSON. It fails only for a value JSON cannot hold
+// (a set, a key that is not a string, a string that is not UTF-8), which no manifest
+// decodes to; OPA panics on the failure, and Evaluator.eval turns that into a rule
+// error.
+func (o lazyObject) MarshalJSON() ([]byte, error) {
+	o.s.builds.Add(1)
+	return o.c.appendJSON(make([]byte, 0, 2*len(o.c.data)))
+}
+
+// firstRead records a read of the path at key and says whether it is the first since
+// the path was last cached (or since seen was last cleared).
+func (s *lazyStore) firstRead(key string) bool {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	if s.cache.seen[key] {
+		return false
+	}
+	if len(s.cache.seen) >= maxSeen {
+		clear(s.cache.seen)
+	}
+	s.cache.seen[key] = true
+	return true
 }
 
 func (s *lazyStore) cached(key string) (ast.Value, bool) {
@@ -206,22 +330,12 @@ func (s *lazyStore) cached(key string) (ast.Value, bool) {
 	return e.Value.(*cached).value, true
 }
 
-// offer caches v the second time its path is read, if it fits, evicting the least
-// recently used entries.
+// offer caches v, built whole because its path was read before, if it fits, evicting
+// the least recently used entries.
 func (s *lazyStore) offer(key string, v ast.Value, size int) {
 	if size > s.cacheLimit {
 		return
 	}
-	s.cache.mu.Lock()
-	if !s.cache.seen[key] {
-		if len(s.cache.seen) >= maxSeen {
-			clear(s.cache.seen)
-		}
-		s.cache.seen[key] = true
-		s.cache.mu.Unlock()
-		return
-	}
-	s.cache.mu.Unlock()
 	// Cached values are read by concurrent evaluations: see freeze. Outside the lock.
 	freeze(v)
 	s.cache.mu.Lock()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -120,9 +121,9 @@ func TestLazyStoreReadsAsInmem(t *testing.T) {
 	}
 }
 
-// TestLazyStoreCache: a namespace read once is built and let go; read again, it is
-// built once more and kept; later reads of it and below it build nothing. What does
-// not fit the bound is never kept.
+// TestLazyStoreCache: a namespace read once is made lazily, and builds nothing until
+// read into; read again, it is built whole and kept; later reads of it and below it
+// build nothing. What does not fit the bound is never kept.
 func TestLazyStoreCache(t *testing.T) {
 	_, lazy, items := inventoryPair(t)
 	s := lazy.store.(*lazyStore)
@@ -145,7 +146,7 @@ func TestLazyStoreCache(t *testing.T) {
 			n += int64(len(names))
 		}
 	}
-	for i, wantBuilds := range []int64{n, n, 0, 0} {
+	for i, wantBuilds := range []int64{0, n, 0, 0} {
 		if got := builds(func() { read(t, lazy, p) }); got != wantBuilds {
 			t.Fatalf("read %d of %s: %d objects built, want %d", i+1, ns, got, wantBuilds)
 		}
@@ -165,9 +166,85 @@ func TestLazyStoreCache(t *testing.T) {
 	clear(s.cache.entries)
 	s.cache.lru.Init()
 	s.cache.size = 0
-	for range 3 {
-		if got := builds(func() { read(t, lazy, p) }); got != n {
-			t.Fatalf("a namespace over the bound: %d built, want %d", got, n)
+	for i, wantBuilds := range []int64{0, n, n, n} {
+		if got := builds(func() { read(t, lazy, p) }); got != wantBuilds {
+			t.Fatalf("read %d of a namespace over the bound: %d built, want %d", i+1, got, wantBuilds)
+		}
+	}
+}
+
+// TestLazyStoreBuildsWhatIsRead: a namespace read for the first time builds only the
+// objects a rule then reads, as default-deny reads a namespace's NetworkPolicies, and
+// what it builds is what the in-memory store holds.
+func TestLazyStoreBuildsWhatIsRead(t *testing.T) {
+	mem, lazy, items := inventoryPair(t)
+	s := lazy.store.(*lazyStore)
+	var it InventoryItem
+	for _, x := range items {
+		if x.Namespace != "" && len(s.namespaces[x.Namespace].versions) > 1 {
+			it = x
+			break
+		}
+	}
+	if it.Namespace == "" {
+		t.Fatal("no namespace with objects of two apiVersions in the corpora")
+	}
+	before := s.builds.Load()
+	ns, ok := read(t, lazy, storage.Path{"inventory", "namespace", it.Namespace})
+	if !ok {
+		t.Fatal("namespace not found")
+	}
+	if got := ns.(ast.Object).Len(); got != len(s.namespaces[it.Namespace].versions) {
+		t.Fatalf("%d apiVersions, want %d", got, len(s.namespaces[it.Namespace].versions))
+	}
+	names := ns.(ast.Object).Get(ast.StringTerm(it.APIVersion)).Value.(ast.Object).Get(ast.StringTerm(it.Kind)).Value.(ast.Object)
+	obj := names.Get(ast.StringTerm(it.Name))
+	if got := s.builds.Load() - before; got != 1 {
+		t.Fatalf("reading one object of a namespace built %d", got)
+	}
+	want, _ := read(t, mem, storage.Path{"inventory", "namespace", it.Namespace, it.APIVersion, it.Kind, it.Name})
+	if obj == nil || obj.Value.Compare(want) != 0 {
+		t.Fatalf("object read lazily:\n got %v\nwant %v", obj, want)
+	}
+	// Iterating over a kind builds its objects, no others.
+	before = s.builds.Load()
+	names.Foreach(func(*ast.Term, *ast.Term) {})
+	if got, want := s.builds.Load()-before, int64(len(s.namespaces[it.Namespace].versions[it.APIVersion][it.Kind])); got != want {
+		t.Fatalf("iterating over %s %s built %d, want %d", it.APIVersion, it.Kind, got, want)
+	}
+}
+
+// TestCompactJSON: the JSON of a compact value reads back as the value itself, and
+// what JSON cannot hold fails instead of changing.
+func TestCompactJSON(t *testing.T) {
+	for _, src := range []string{
+		`{"a": [1, 2.5, -3e10, "x\"y\\z\n\t\r\u0001\u001f é ✓ 🙂", null, true, false, {}], "kind": "Deployment", "": ""}`,
+		`[]`, `"<>&\u2028"`, `12345678901234567890123`,
+	} {
+		v := ast.MustParseTerm(src).Value
+		c, err := (&Value{value: v}).Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := c.appendJSON(nil)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		back, err := ast.ValueFromReader(bytes.NewReader(js))
+		if err != nil {
+			t.Fatalf("%s: %s does not read back: %v", src, js, err)
+		}
+		if back.Compare(v) != 0 {
+			t.Errorf("%s: reads back as %v", src, back)
+		}
+	}
+	for _, v := range []ast.Value{ast.NewSet(ast.IntNumberTerm(1)), ast.NewObject(ast.Item(ast.IntNumberTerm(1), ast.NullTerm())), ast.String("\xff")} {
+		c, err := (&Value{value: v}).Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js, err := c.appendJSON(nil); err == nil {
+			t.Errorf("%v: JSON %s, want an error", v, js)
 		}
 	}
 }

@@ -169,12 +169,15 @@ _namespace_going_away if {
 # _ns_covered says whether namespace ns holds a deny-all policy for direction type. It is
 # a function of the namespace name alone, always true or false, so that ward computes it
 # once per namespace and not once per object. It reads data.inventory.namespace[ns], that
-# namespace's objects alone (ward lint builds a namespace's part of the inventory when a
-# rule reads it), and hands that to no helper: ward shares only results keyed by
-# scalars, and a helper called with the namespace's objects would be computed again.
+# namespace's objects alone, and hands that to no helper: ward shares only results keyed
+# by scalars, and a helper called with the namespace's objects would be computed again.
+# It walks the namespace by reference (the apiVersions as keys, then the NetworkPolicies
+# of each) rather than iterating over its value: ward lint builds a namespace's part of
+# the inventory as it is read, and so builds its NetworkPolicies alone.
 _ns_covered(ns, type) := true if {
-	some api_version, kinds in data.inventory.namespace[ns]
+	some api_version
+	data.inventory.namespace[ns][api_version]
 	netpol.is_network_policy_kind(api_version, "NetworkPolicy")
-	some policy in kinds.NetworkPolicy
+	some policy in data.inventory.namespace[ns][api_version].NetworkPolicy
 	netpol.denies_all(policy, type)
 } else := false
