@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -246,5 +249,52 @@ func TestCompactJSON(t *testing.T) {
 		if js, err := c.appendJSON(nil); err == nil {
 			t.Errorf("%v: JSON %s, want an error", v, js)
 		}
+	}
+}
+
+// TestLazyObjectFailureIsRuleError: an inventory object that has no JSON form (a set,
+// which no manifest decodes to) makes OPA panic when a rule reads it lazily; that is
+// an error of the rule on the object under review, not a crash, and the next read,
+// built whole, succeeds.
+func TestLazyObjectFailureIsRuleError(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	rule := `# METADATA
+# title: Reads every Widget of the namespace
+# custom:
+#   id: widgets
+#   severity: error
+#   remediation: None.
+package ward.rules.widgets
+
+violation contains {"msg": sprintf("%d widgets", [count(ws)]), "details": {"path": []}} if {
+	ns := input.review.object.metadata.namespace
+	ws := [w | some av; data.inventory.namespace[ns][av]; some w in data.inventory.namespace[ns][av].Widget]
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "widgets.rego"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(ctx, Options{PolicyDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := (&Value{value: ast.NewObject(ast.Item(ast.StringTerm("tags"), ast.SetTerm(ast.StringTerm("a"))))}).Compact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := NewCompactInventory(slices.Values([]CompactItem{{Namespace: "shop", APIVersion: "example.com/v1", Kind: "Widget", Name: "w", Value: c}}))
+	ev, err := eng.Prepare(ctx, inv, Settings{Enabled: []string{"widgets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "namespace": "shop"}}
+	out := ev.Evaluate(ctx, NewReview(pod, "default", false))
+	if len(out.Errors) != 1 || out.Errors[0].RuleID != "widgets" || !strings.Contains(out.Errors[0].Error(), "set has no JSON form") {
+		t.Fatalf("first read: want one error of rule widgets about the set, got %+v", out)
+	}
+	out = ev.Evaluate(ctx, NewReview(pod, "default", false))
+	if len(out.Errors) != 0 || len(out.Violations) != 1 || out.Violations[0].Message != "1 widgets" {
+		t.Fatalf("second read: want the violation \"1 widgets\", got %+v", out)
 	}
 }
