@@ -14,9 +14,7 @@ package ward.lib.net
 is_cidr(s) if {
 	is_string(s)
 	net.cidr_is_valid(s)
-	parts := split(s, "/")
-	count(parts) == 2
-	regex.match(`^(0|[1-9][0-9]*)$`, parts[1])
+	regex.match(`^[^/]*/(0|[1-9][0-9]*)$`, s)
 }
 
 # _max_bits returns 128 for an IPv6 address text, 32 for an IPv4 one.
@@ -43,8 +41,16 @@ is_address(s) if {
 
 # base returns the CIDR at the network base address of a valid CIDR, canonical text:
 # "137.117.106.90/29" -> "137.117.106.88/29", "2001:db8::1/64" -> "2001:db8::/64".
+# An IPv4 CIDR (no ":") needs no family check: net.cidr_merge keeps it IPv4.
+base(cidr) := merged if {
+	is_cidr(cidr)
+	not contains(cidr, ":")
+	some merged in net.cidr_merge([cidr])
+}
+
 base(cidr) := b if {
 	is_cidr(cidr)
+	contains(cidr, ":")
 	some merged in net.cidr_merge([cidr])
 	b := _same_family(cidr, merged)
 }
@@ -62,8 +68,17 @@ _same_family(cidr, merged) := sprintf("::ffff:%s/%d", [_address(merged), _prefix
 }
 
 # at_base holds when a valid CIDR is written at its network base address (all host
-# bits zero). The addresses are compared, not the texts.
+# bits zero). An IPv6 CIDR has many texts ("2001:DB8::/32", "2001:0db8::/32"), so its
+# address is compared with its base's, not its text. An IPv4 CIDR that is valid has one
+# text only (net.cidr_is_valid refuses leading zeros in the address, is_cidr in the
+# prefix length), the one its base is written in: the texts are compared.
 at_base(cidr) if {
+	not contains(cidr, ":")
+	base(cidr) == cidr
+}
+
+at_base(cidr) if {
+	contains(cidr, ":")
 	b := base(cidr)
 	net.cidr_contains(host_cidr(_address(b)), _address(cidr))
 }
