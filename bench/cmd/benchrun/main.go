@@ -1,7 +1,8 @@
 // Command benchrun is `make bench`: it builds ward and the floor programs, installs the
 // pinned Conftest into ./bin if it is missing, generates the corpora, runs every tool on
 // the same corpus (interleaved, median of -runs), cross-checks the finding counts of
-// ward, Conftest and the evaluation floor rule by rule, measures the single-file case,
+// ward, Conftest and the evaluation floor rule by rule, times ward with every rule
+// disabled (what reading and decoding cost it), measures the single-file case,
 // and prints the side-by-side table (also written to bench/out/results.md).
 //
 //	go run ./bench/cmd/benchrun                       # 100, 1,000 and 10,000 files
@@ -96,7 +97,16 @@ type tool struct {
 	parse func(stdout []byte, s *sample) error
 	// inner marks a tool that reports the timing of its measured phase itself.
 	inner bool
+	// maxFiles, when set, is the largest corpus the tool runs on.
+	maxFiles int
 }
+
+// quadraticMax bounds the corpora of the tools whose default-deny is quadratic in the
+// size of a namespace: Conftest with --combine, and the evaluation floor, which has no
+// memo, evaluate "does this namespace hold a deny-all policy" again for every workload.
+// At 100,000 files (3,500 objects a namespace) the evaluation floor ran for 16 CPU
+// minutes and 7 GB before it was stopped.
+const quadraticMax = 10000
 
 func run(o options) error {
 	bin := filepath.Join(o.out, "bin")
@@ -122,17 +132,31 @@ func run(o options) error {
 	}
 	policy := filepath.Join(root, "bench", "conftest", "policy")
 	ward := filepath.Join(bin, "ward")
+	rulesOff, err := disableAll(ward)
+	if err != nil {
+		return err
+	}
+	// The order is the table's; ward lint comes first, the two floors last.
 	tools := []tool{
 		{name: "ward lint", cmd: func(dir string) *exec.Cmd { return exec.Command(ward, "lint", "-o", "json", dir) }, parse: parseWard},
 		{name: "Conftest " + conftestVersion, cmd: func(dir string) *exec.Cmd {
 			return exec.Command(conftest, "test", "--combine", "--no-color", "-o", "json", "-p", policy, dir)
-		}, parse: parseConftest},
+		}, parse: parseConftest, maxFiles: quadraticMax},
+		// ward with every rule disabled: reading, decoding, values, positions and the
+		// report, what ward costs before any rule runs.
+		{name: "ward, rules off", cmd: func(dir string) *exec.Cmd {
+			return exec.Command(ward, slices.Concat([]string{"lint", "-o", "json"}, rulesOff, []string{dir})...)
+		}, parse: parseWardRulesOff},
 		{name: "decode floor", cmd: func(dir string) *exec.Cmd { return exec.Command(filepath.Join(bin, "parsefloor"), dir) }, parse: parseFloor},
-		{name: "eval floor", cmd: func(dir string) *exec.Cmd { return exec.Command(filepath.Join(bin, "evalfloor"), dir) }, parse: parseFloor, inner: true},
+		{name: "eval floor", cmd: func(dir string) *exec.Cmd { return exec.Command(filepath.Join(bin, "evalfloor"), dir) }, parse: parseFloor, inner: true, maxFiles: quadraticMax},
 	}
 	if o.skipConf {
 		tools = slices.Delete(tools, 1, 2)
 	}
+	at := func(name string) int {
+		return slices.IndexFunc(tools, func(t tool) bool { return strings.HasPrefix(t.name, name) })
+	}
+	confI, offI, floorI := at("Conftest"), at("ward, rules off"), at("decode floor")
 
 	var report strings.Builder
 	fmt.Fprintf(&report, "Machine: %s\n\n", env)
@@ -140,8 +164,8 @@ func run(o options) error {
 	report.WriteString("| files | documents | tool | wall s | CPU s | peak RSS MiB | documents/s | findings |\n")
 	report.WriteString("|---:|---:|---|---:|---:|---:|---:|---|\n")
 	var ratios strings.Builder
-	ratios.WriteString("| files | ward / Conftest (wall) | Conftest / ward (wall) | ward / decode floor (wall) | ward / decode floor (CPU) | ward µs/document (wall) | counts agree |\n")
-	ratios.WriteString("|---:|---:|---:|---:|---:|---:|---|\n")
+	ratios.WriteString("| files | ward / Conftest (wall) | Conftest / ward (wall) | ward / decode floor (wall) | ward / decode floor (CPU) | rules off / decode floor (wall) | rules off / decode floor (CPU) | ward µs/document (wall) | counts agree |\n")
+	ratios.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 
 	for _, size := range o.sizes {
 		dir, docs, err := corpus(o, size)
@@ -150,8 +174,12 @@ func run(o options) error {
 		}
 		fmt.Fprintf(os.Stderr, "%d files (%d documents): %d runs of %d tools\n", size, docs, o.runs, len(tools))
 		samples := make([][]sample, len(tools))
+		runs := func(t tool) bool { return t.maxFiles == 0 || size <= t.maxFiles }
 		for r := range o.runs {
 			for i, t := range tools {
+				if !runs(t) {
+					continue
+				}
 				s, err := measureRun(t, dir)
 				if err != nil {
 					return fmt.Errorf("%s on %d files: %w", t.name, size, err)
@@ -162,6 +190,11 @@ func run(o options) error {
 		}
 		med := make([]sample, len(tools))
 		for i, t := range tools {
+			if !runs(t) {
+				fmt.Fprintf(&report, "| %s | %s | %s | – | – | – | – | not run over %s files |\n",
+					thousands(size), thousands(docs), t.name, thousands(t.maxFiles))
+				continue
+			}
 			med[i] = median(samples[i])
 			rss := fmt.Sprintf("%.0f", float64(med[i].rssKB)/1024)
 			if t.inner {
@@ -171,7 +204,7 @@ func run(o options) error {
 				thousands(size), thousands(docs), t.name, med[i].wall, med[i].cpu, rss,
 				thousands(int(float64(docs)/med[i].wall)), counts(med[i].findings))
 		}
-		wardS, floor := med[0], med[len(med)-2]
+		wardS, off, floor := med[0], med[offI], med[floorI]
 		agree := "yes"
 		for i := 1; i < len(med); i++ {
 			if med[i].findings != nil && !equalCounts(med[i].findings, wardS.findings) {
@@ -180,12 +213,12 @@ func run(o options) error {
 		}
 		conf := "–"
 		confInv := "–"
-		if !o.skipConf {
-			conf = fmt.Sprintf("%.3f", wardS.wall/med[1].wall)
-			confInv = fmt.Sprintf("%.1f×", med[1].wall/wardS.wall)
+		if confI >= 0 && runs(tools[confI]) {
+			conf = fmt.Sprintf("%.3f", wardS.wall/med[confI].wall)
+			confInv = fmt.Sprintf("%.1f×", med[confI].wall/wardS.wall)
 		}
-		fmt.Fprintf(&ratios, "| %s | %s | %s | %.2f | %.2f | %.1f | %s |\n", thousands(size), conf, confInv,
-			wardS.wall/floor.wall, wardS.cpu/floor.cpu, wardS.wall*1e6/float64(docs), agree)
+		fmt.Fprintf(&ratios, "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.1f | %s |\n", thousands(size), conf, confInv,
+			wardS.wall/floor.wall, wardS.cpu/floor.cpu, off.wall/floor.wall, off.cpu/floor.cpu, wardS.wall*1e6/float64(docs), agree)
 	}
 	report.WriteString("\n")
 	report.WriteString(ratios.String())
@@ -247,6 +280,38 @@ func parseWard(out []byte, s *sample) error {
 	}
 	s.docs = res.Summary.Objects
 	return nil
+}
+
+// parseWardRulesOff reads ward's output with every rule disabled: no findings (a
+// finding would mean a rule ran), no input errors, every object read.
+func parseWardRulesOff(out []byte, s *sample) error {
+	if err := parseWard(out, s); err != nil {
+		return err
+	}
+	if n := len(s.findings); n > 0 {
+		return fmt.Errorf("findings of %d rules with every rule disabled", n)
+	}
+	s.findings = nil // not a tool whose counts are cross-checked
+	return nil
+}
+
+// disableAll returns the flags that disable every rule ward has, as `ward rules` lists
+// them.
+func disableAll(ward string) ([]string, error) {
+	out, err := exec.Command(ward, "rules").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ward rules: %w", err)
+	}
+	var flags []string
+	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); i > 0 && len(f) > 0 {
+			flags = append(flags, "--disable", f[0])
+		}
+	}
+	if len(flags) == 0 {
+		return nil, errors.New("ward rules listed no rule")
+	}
+	return flags, nil
 }
 
 // parseConftest counts failures by the rule ID each message starts with.
