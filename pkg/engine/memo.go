@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -16,23 +17,18 @@ import (
 // size of the manifest set. With the memo it is computed once per namespace.
 //
 // Only results keyed by scalars are shared: a complete rule, a partial rule at a scalar
-// key, and a function called with scalar arguments (a namespace name) that reads
-// data.inventory, directly or through other rules.
-//
-// A function that reads no inventory costs no more to compute again than the memo
-// costs to consult (a lookup, then a locked insert and a freeze of each new result):
-// cidr-base-address's helpers, called with every CIDR of the input, made the memo cost
-// 0.3 CPU s over 10,000 files, for CIDRs that seldom come back, and ward lint's peak
-// RSS there fell from 480-530 to 325-345 MiB without them. Such a function is left to
-// OPA's own cache of the query, as is a function called with an object: in a real run
-// the object under review does not come back in another query (ward lint evaluates
-// each object once; the API server's objects differ in resourceVersion, managedFields,
-// timestamps), and keeping such results held objects for the whole run. Only where the
-// very same object comes back again and again did sharing pay: the Go benchmarks that
-// evaluate one set of objects in a loop (BenchmarkEvaluateDeployment 121 -> 136 µs)
-// and the load generator, which sends 117 manifests over and over (523 -> 548 µs of
-// CPU per review, RSS 115 -> 88 MiB). A cross-object helper is shared by calling it
-// with a name, not with the inventory's subtree (default-deny's _ns_covered).
+// key, a function called with scalar arguments (a namespace name, an apiVersion); of
+// the functions that read no inventory, only those whose arguments come back (probe,
+// below). A function called with an object is left to OPA's own cache of the query: in
+// a real run the object under review does not come back in another query (ward lint
+// evaluates each object once; the API server's objects differ in resourceVersion,
+// managedFields, timestamps), and keeping such results held objects for the whole run.
+// Only where the very same object comes back again and again did sharing pay: the Go
+// benchmarks that evaluate one set of objects in a loop (BenchmarkEvaluateDeployment
+// 121 -> 136 µs) and the load generator, which sends 117 manifests over and over (523
+// -> 548 µs of CPU per review, RSS 115 -> 88 MiB). A cross-object helper is shared by
+// calling it with a name, not with the inventory's subtree (default-deny's
+// _ns_covered).
 //
 // A query's results join the memo only when the query succeeds, so that a rule error
 // (a conflict between two definitions of a function) is reported the same way on every
@@ -64,8 +60,10 @@ type pureNode struct {
 	// another rule; memoizable only when purity.paramsFixed.
 	params bool
 	// reads: some rule of the node reads data.inventory, directly or through another
-	// rule. Only such functions are memoized (purity.lookup).
+	// rule.
 	reads bool
+	// fn: the node holds a function.
+	fn bool
 }
 
 // analyse computes which rules may be memoized. It returns nil when nothing may: when
@@ -126,7 +124,7 @@ func analyseRules(c *ast.Compiler) (p *purity, reads map[*ast.Rule]bool) {
 		}
 	}
 	p = &purity{root: &pureNode{}, paramsFixed: paramsFixed}
-	type state struct{ pure, params, reads bool }
+	type state struct{ pure, params, reads, fn bool }
 	nodes := map[*pureNode]*state{}
 	for _, r := range rules {
 		ref := r.Ref()
@@ -161,11 +159,13 @@ func analyseRules(c *ast.Compiler) (p *purity, reads map[*ast.Rule]bool) {
 		}
 		st.params = st.params || params[r]
 		st.reads = st.reads || reads[r]
+		st.fn = st.fn || len(r.Head.Args) > 0
 	}
 	for n, st := range nodes {
 		n.pure = st.pure
 		n.params = st.params
 		n.reads = st.reads
+		n.fn = st.fn
 	}
 	return p, reads
 }
@@ -255,8 +255,7 @@ func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, ok bool)
 		return nil, nil, false
 	}
 	path, rest := key, []*ast.Term(nil)
-	fn, call := key[0].Value.(ast.Ref)
-	if call {
+	if fn, isRef := key[0].Value.(ast.Ref); isRef {
 		// A function call: [function ref, arg1, ..., argN].
 		path, rest = fn, key[1:]
 	}
@@ -274,7 +273,7 @@ func (p *purity) lookup(key ast.Ref) (node *pureNode, rest []*ast.Term, ok bool)
 			return nil, nil, false
 		}
 	}
-	if !n.pure || (n.params && !p.paramsFixed) || (call && !n.reads) {
+	if !n.pure || (n.params && !p.paramsFixed) {
 		return nil, nil, false
 	}
 	if i < len(path) {
@@ -301,6 +300,61 @@ type memo struct {
 	// entries are keyed by rule node and the hash of the key terms.
 	entries map[memoKey][]memoEntry
 	n       int
+	// probes holds, for each function that reads no inventory, how its lookups went
+	// (*probe by *pureNode).
+	probes sync.Map
+}
+
+// A function that reads no inventory is worth sharing only if its arguments come back:
+// k8s.capability("NET_RAW") or k8s.pod_spec_path("apps/v1", "Deployment") are asked
+// for by every workload, where cidr-base-address's helpers are called with each CIDR
+// of the input, seldom twice. For those, the memo costs more than it saves (a lookup,
+// then a locked insert and a freeze of each result: 0.3 CPU s over 10,000 files), so
+// each such function is probed: once probeLookups lookups have been made, a function
+// found in fewer than one in probeMinHitRate of them is no longer memoized in this
+// memo. Functions that read the inventory are always memoized: they are what keeps a
+// cross-object rule from scanning a namespace for every object of it.
+const (
+	probeLookups    = 512
+	probeMinHitRate = 4
+)
+
+type probe struct {
+	lookups, hits atomic.Int64
+	off           atomic.Bool
+}
+
+// probeOf returns node's probe, nil for a node that is always memoized.
+func (m *memo) probeOf(node *pureNode) *probe {
+	if !node.fn || node.reads {
+		return nil
+	}
+	if p, ok := m.probes.Load(node); ok {
+		return p.(*probe)
+	}
+	p, _ := m.probes.LoadOrStore(node, new(probe))
+	return p.(*probe)
+}
+
+// worth says whether node's results are memoized in m.
+func (m *memo) worth(node *pureNode) bool {
+	p := m.probeOf(node)
+	return p == nil || !p.off.Load()
+}
+
+// record counts a lookup of node, found or not, and turns memoizing node off once it
+// is seen to be seldom found.
+func (m *memo) record(node *pureNode, hit bool) {
+	p := m.probeOf(node)
+	if p == nil {
+		return
+	}
+	if hit {
+		p.hits.Add(1)
+	}
+	if n := p.lookups.Add(1); n == probeLookups && p.hits.Load()*probeMinHitRate < n {
+		p.off.Store(true)
+	}
 }
 
 type memoKey struct {
@@ -403,8 +457,10 @@ func (c *queryCache) Push() { c.local.Push() }
 func (c *queryCache) Pop()  { c.local.Pop() }
 
 func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
-	if node, rest, ok := c.m.p.lookup(ref); ok {
-		if v, undefined, hit := c.m.get(node, rest); hit {
+	if node, rest, ok := c.m.p.lookup(ref); ok && c.m.worth(node) {
+		v, undefined, hit := c.m.get(node, rest)
+		c.m.record(node, hit)
+		if hit {
 			return v, undefined
 		}
 	}
@@ -413,7 +469,7 @@ func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
 
 func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
 	c.local.Put(ref, value)
-	if node, rest, ok := c.m.p.lookup(ref); ok {
+	if node, rest, ok := c.m.p.lookup(ref); ok && c.m.worth(node) {
 		c.puts = append(c.puts, memoPut{node: node, key: append([]*ast.Term(nil), rest...), value: value})
 	}
 }

@@ -97,17 +97,66 @@ param_then_input := x if {
 	if _, _, ok := p.lookup(fn); !ok {
 		t.Error("by_name(\"ns1\") is not memoizable")
 	}
-	// A function that does not read the inventory is left to the query's own cache:
-	// computing it again costs what consulting the memo does.
+	// A function that reads no inventory is memoizable too; the memo probes whether it
+	// is worth it (TestMemoProbe).
 	fn = ast.Ref{ast.NewTerm(ast.MustParseRef("data.p.shout")), ast.StringTerm("ns1")}
-	if _, _, ok := p.lookup(fn); ok {
-		t.Error("shout(\"ns1\"), which reads no inventory, is memoizable")
+	if _, _, ok := p.lookup(fn); !ok {
+		t.Error("shout(\"ns1\") is not memoizable")
 	}
 	for _, arg := range []*ast.Term{ast.ObjectTerm(), ast.ArrayTerm(ast.StringTerm("a")), ast.SetTerm(), ast.VarTerm("x")} {
 		fn = ast.Ref{ast.NewTerm(ast.MustParseRef("data.p.by_name")), arg}
 		if _, _, ok := p.lookup(fn); ok {
 			t.Errorf("by_name(%v) is memoizable", arg)
 		}
+	}
+}
+
+// TestMemoProbe: a function that reads no inventory stops being memoized once its
+// lookups show that its arguments seldom come back; one whose arguments do come back,
+// and one that reads the inventory, stay memoized.
+func TestMemoProbe(t *testing.T) {
+	c := compileForTest(t, `package p
+
+by_name(ns) := count(data.inventory.namespace[ns]) if true
+
+shout(s) := upper(s)
+
+constant := {"a": 1}
+`)
+	p := analyse(c)
+	node := func(fn string) *pureNode {
+		t.Helper()
+		n, _, ok := p.lookup(ast.Ref{ast.NewTerm(ast.MustParseRef(fn)), ast.StringTerm("x")})
+		if !ok {
+			t.Fatalf("%s is not memoizable", fn)
+		}
+		return n
+	}
+	shout, byName := node("data.p.shout"), node("data.p.by_name")
+	constant, _, _ := p.lookup(ast.MustParseRef("data.p.constant"))
+
+	seldom := newMemo(p, 0)
+	for i := range probeLookups {
+		if !seldom.worth(shout) {
+			t.Fatalf("turned off after %d lookups, before the probe ended", i)
+		}
+		seldom.record(shout, i%5 == 0) // found one time in five
+		seldom.record(byName, false)
+		seldom.record(constant, false)
+	}
+	if seldom.worth(shout) {
+		t.Error("a function found one lookup in five is still memoized")
+	}
+	if !seldom.worth(byName) || !seldom.worth(constant) {
+		t.Error("a function that reads the inventory, or a rule, was turned off")
+	}
+
+	often := newMemo(p, 0)
+	for i := range 2 * probeLookups {
+		often.record(shout, i%2 == 0) // found one time in two
+	}
+	if !often.worth(shout) {
+		t.Error("a function found one lookup in two was turned off")
 	}
 }
 
