@@ -274,15 +274,33 @@ func (d *compactDecoder) newTerm(v ast.Value) *ast.Term {
 	return &d.terms[len(d.terms)-1]
 }
 
-func (d *compactDecoder) term(depth int) (*ast.Term, error) {
+// tag reads the tag of the next value, at nesting depth.
+func (d *compactDecoder) tag(depth int) (byte, error) {
 	if depth > maxCompactDepth {
-		return nil, errors.New("nested too deeply")
+		return 0, errors.New("nested too deeply")
 	}
 	if d.at >= len(d.data) {
-		return nil, errTruncated
+		return 0, errTruncated
 	}
-	tag := d.data[d.at]
 	d.at++
+	return d.data[d.at-1], nil
+}
+
+// word reads the index into words of a tagWord value.
+func (d *compactDecoder) word() (int, error) {
+	n, size := binary.Uvarint(d.data[d.at:])
+	if size <= 0 || n >= uint64(len(words)) {
+		return 0, errors.New("bad word index")
+	}
+	d.at += size
+	return int(n), nil
+}
+
+func (d *compactDecoder) term(depth int) (*ast.Term, error) {
+	tag, err := d.tag(depth)
+	if err != nil {
+		return nil, err
+	}
 	switch tag {
 	case tagNull:
 		return ast.InternedNullTerm, nil
@@ -303,11 +321,10 @@ func (d *compactDecoder) term(depth int) (*ast.Term, error) {
 		}
 		return d.newTerm(ast.String(s)), nil
 	case tagWord:
-		n, size := binary.Uvarint(d.data[d.at:])
-		if size <= 0 || n >= uint64(len(wordTerms)) {
-			return nil, errors.New("bad word index")
+		n, err := d.word()
+		if err != nil {
+			return nil, err
 		}
-		d.at += size
 		return wordTerms[n], nil
 	case tagArray, tagSet:
 		n, err := d.uvarint()
@@ -359,14 +376,10 @@ func (c Compact) appendJSON(buf []byte) ([]byte, error) {
 }
 
 func (d *compactDecoder) json(buf []byte, depth int) ([]byte, error) {
-	if depth > maxCompactDepth {
-		return nil, errors.New("nested too deeply")
+	tag, err := d.tag(depth)
+	if err != nil {
+		return nil, err
 	}
-	if d.at >= len(d.data) {
-		return nil, errTruncated
-	}
-	tag := d.data[d.at]
-	d.at++
 	switch tag {
 	case tagNull:
 		return append(buf, "null"...), nil
@@ -384,11 +397,10 @@ func (d *compactDecoder) json(buf []byte, depth int) ([]byte, error) {
 		}
 		return appendJSONString(buf, s)
 	case tagWord:
-		n, size := binary.Uvarint(d.data[d.at:])
-		if size <= 0 || n >= uint64(len(words)) {
-			return nil, errors.New("bad word index")
+		n, err := d.word()
+		if err != nil {
+			return nil, err
 		}
-		d.at += size
 		return appendJSONString(buf, words[n])
 	case tagArray:
 		n, err := d.uvarint()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -102,8 +103,9 @@ func TestCompactRejectsGarbage(t *testing.T) {
 	}
 }
 
-// FuzzCompact: any JSON document survives the round trip, and decoding any bytes ends
-// in a value or an error.
+// FuzzCompact: any JSON document survives the round trip, also through the JSON that
+// a compact value writes (lazyObject), and decoding any bytes, as a value or as JSON,
+// ends in a value or an error.
 func FuzzCompact(f *testing.F) {
 	f.Add([]byte(`{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "ports": [1, 2.5]}]}}`))
 	f.Add([]byte{tagObject, 1, tagWord, 0, tagNumber, 1, '1'})
@@ -121,6 +123,7 @@ func FuzzCompact(f *testing.F) {
 				t.Fatalf("re-encoded %v does not decode: %v", v, err)
 			}
 		}
+		_, _ = (Compact{data: b}).appendJSON(nil) // an error or JSON, never a panic
 		var x any
 		if json.Unmarshal(b, &x) != nil {
 			return
@@ -130,6 +133,18 @@ func FuzzCompact(f *testing.F) {
 			return
 		}
 		roundTrip(t, "fuzz", &Value{value: v})
+		c, err := (&Value{value: v}).Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := c.appendJSON(nil)
+		if err != nil {
+			t.Fatalf("%s: no JSON: %v", b, err)
+		}
+		back, err := ast.ValueFromReader(bytes.NewReader(js))
+		if err != nil || back.Compare(v) != 0 {
+			t.Fatalf("%s: its JSON %s reads back as %v (%v)", b, js, back, err)
+		}
 	})
 }
 
