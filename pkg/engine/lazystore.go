@@ -29,11 +29,16 @@ import (
 // evaluator caches it for the rest of the query (its base cache), so one query builds
 // a subtree once.
 //
-// Across queries, a path read a second time is kept in a cache bounded by the compact
-// size of what it holds, least recently used first out: a rule that reads a namespace
-// for every object of it builds it twice, not once per object, and a subtree read once
-// (default-deny reads each namespace once: the engine's memo keeps its answer) is
-// never held.
+// A level of the tree (a namespace, an apiVersion or a kind in one) read for the first
+// time is not built: it goes to the evaluator as OPA's lazy object, and the objects in
+// it are decoded when a rule reads them (lazily). default-deny, which reads each
+// namespace once (the engine's memo keeps its answer) and only its NetworkPolicies,
+// builds those alone.
+//
+// Across queries, a path read a second time is built whole and kept in a cache bounded
+// by the compact size of what it holds, least recently used first out: a rule that
+// reads a namespace for every object of it builds it once more, not once per object,
+// and a subtree read once is never held.
 
 // CompactItem is one object of a compact inventory. Namespace is resolved ("" for
 // cluster-scoped objects).
