@@ -224,22 +224,7 @@ func TestCompactJSON(t *testing.T) {
 		`{"a": [1, 2.5, -3e10, "x\"y\\z\n\t\r\u0001\u001f é ✓ 🙂", null, true, false, {}], "kind": "Deployment", "": ""}`,
 		`[]`, `"<>&\u2028"`, `12345678901234567890123`,
 	} {
-		v := ast.MustParseTerm(src).Value
-		c, err := (&Value{value: v}).Compact()
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, err := c.appendJSON(nil)
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		back, err := ast.ValueFromReader(bytes.NewReader(js))
-		if err != nil {
-			t.Fatalf("%s: %s does not read back: %v", src, js, err)
-		}
-		if back.Compare(v) != 0 {
-			t.Errorf("%s: reads back as %v", src, back)
-		}
+		jsonRoundTrip(t, ast.MustParseTerm(src).Value)
 	}
 	for _, v := range []ast.Value{ast.NewSet(ast.IntNumberTerm(1)), ast.NewObject(ast.Item(ast.IntNumberTerm(1), ast.NullTerm())), ast.String("\xff")} {
 		c, err := (&Value{value: v}).Compact()
@@ -249,6 +234,23 @@ func TestCompactJSON(t *testing.T) {
 		if js, err := c.appendJSON(nil); err == nil {
 			t.Errorf("%v: JSON %s, want an error", v, js)
 		}
+	}
+}
+
+// jsonRoundTrip checks that v's compact form writes JSON that reads back as v.
+func jsonRoundTrip(t *testing.T, v ast.Value) {
+	t.Helper()
+	c, err := (&Value{value: v}).Compact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := c.appendJSON(nil)
+	if err != nil {
+		t.Fatalf("%v: no JSON: %v", v, err)
+	}
+	back, err := ast.ValueFromReader(bytes.NewReader(js))
+	if err != nil || back.Compare(v) != 0 {
+		t.Fatalf("%v: its JSON %s reads back as %v (%v)", v, js, back, err)
 	}
 }
 
