@@ -336,16 +336,13 @@ func (m *memo) probeOf(node *pureNode) *probe {
 	return p.(*probe)
 }
 
-// worth says whether node's results are memoized in m.
-func (m *memo) worth(node *pureNode) bool {
-	p := m.probeOf(node)
-	return p == nil || !p.off.Load()
-}
+// on says whether the results of the node p probes are memoized; a nil probe (a node
+// that is always memoized) is on.
+func (p *probe) on() bool { return p == nil || !p.off.Load() }
 
-// record counts a lookup of node, found or not, and turns memoizing node off once it
-// is seen to be seldom found.
-func (m *memo) record(node *pureNode, hit bool) {
-	p := m.probeOf(node)
+// record counts a lookup, found or not, and turns memoizing off once the node is seen
+// to be seldom found. A nil probe records nothing.
+func (p *probe) record(hit bool) {
 	if p == nil {
 		return
 	}
@@ -457,11 +454,13 @@ func (c *queryCache) Push() { c.local.Push() }
 func (c *queryCache) Pop()  { c.local.Pop() }
 
 func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
-	if node, rest, ok := c.m.p.lookup(ref); ok && c.m.worth(node) {
-		v, undefined, hit := c.m.get(node, rest)
-		c.m.record(node, hit)
-		if hit {
-			return v, undefined
+	if node, rest, ok := c.m.p.lookup(ref); ok {
+		if p := c.m.probeOf(node); p.on() {
+			v, undefined, hit := c.m.get(node, rest)
+			p.record(hit)
+			if hit {
+				return v, undefined
+			}
 		}
 	}
 	return c.local.Get(ref)
@@ -469,7 +468,7 @@ func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
 
 func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
 	c.local.Put(ref, value)
-	if node, rest, ok := c.m.p.lookup(ref); ok && c.m.worth(node) {
+	if node, rest, ok := c.m.p.lookup(ref); ok && c.m.probeOf(node).on() {
 		c.puts = append(c.puts, memoPut{node: node, key: append([]*ast.Term(nil), rest...), value: value})
 	}
 }

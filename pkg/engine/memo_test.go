@@ -137,25 +137,25 @@ constant := {"a": 1}
 
 	seldom := newMemo(p, 0)
 	for i := range probeLookups {
-		if !seldom.worth(shout) {
+		if !seldom.probeOf(shout).on() {
 			t.Fatalf("turned off after %d lookups, before the probe ended", i)
 		}
-		seldom.record(shout, i%5 == 0) // found one time in five
-		seldom.record(byName, false)
-		seldom.record(constant, false)
+		seldom.probeOf(shout).record(i%5 == 0) // found one time in five
+		seldom.probeOf(byName).record(false)
+		seldom.probeOf(constant).record(false)
 	}
-	if seldom.worth(shout) {
+	if seldom.probeOf(shout).on() {
 		t.Error("a function found one lookup in five is still memoized")
 	}
-	if !seldom.worth(byName) || !seldom.worth(constant) {
+	if !seldom.probeOf(byName).on() || !seldom.probeOf(constant).on() {
 		t.Error("a function that reads the inventory, or a rule, was turned off")
 	}
 
 	often := newMemo(p, 0)
 	for i := range 2 * probeLookups {
-		often.record(shout, i%2 == 0) // found one time in two
+		often.probeOf(shout).record(i%2 == 0) // found one time in two
 	}
-	if !often.worth(shout) {
+	if !often.probeOf(shout).on() {
 		t.Error("a function found one lookup in two was turned off")
 	}
 }

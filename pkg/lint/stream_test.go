@@ -3,7 +3,6 @@ package lint
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/wardsec/ward/bench/gen"
 	"github.com/wardsec/ward/internal/parallel"
+	"github.com/wardsec/ward/internal/wardtest"
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
 	"github.com/wardsec/ward/pkg/kustomize"
@@ -150,19 +150,6 @@ spec:
 `,
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestTwoPassesAsAtOnce: the two-pass Run gives the same result as evaluating every
 // object at once over one in-memory inventory, on a generated corpus with the inputs
 // above, with and without rules that read the inventory, with an inventory-only path,
@@ -173,13 +160,13 @@ func TestTwoPassesAsAtOnce(t *testing.T) {
 	if _, err := gen.Generate(corpus, 240, 3); err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, corpus, extraFiles)
+	wardtest.WriteTree(t, corpus, extraFiles)
 	ctxDir := filepath.Join(dir, "context")
 	if _, err := gen.Generate(ctxDir, 40, 4); err != nil {
 		t.Fatal(err)
 	}
 	policy := filepath.Join(dir, "policy")
-	writeFiles(t, policy, userRules)
+	wardtest.WriteTree(t, policy, userRules)
 
 	eng, err := engine.New(t.Context(), engine.Options{PolicyDirs: []string{policy}})
 	if err != nil {
