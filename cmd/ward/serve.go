@@ -96,6 +96,11 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// Plan the rules before the first review rather than after the first few: the
+	// webhook is long-lived, and its first reviews should be as quick as the rest.
+	if err := eng.Plan(ctx); err != nil {
+		return err
+	}
 	settings, err := cfg.Resolve(eng.Rules(), config.Flags{})
 	if err != nil {
 		return usageError(err)

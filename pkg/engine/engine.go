@@ -52,6 +52,9 @@ type Engine struct {
 	// readsInventory says, by rule package, which rules read data.inventory, directly
 	// or through other rules (memo.go's analysis); a rule not in it never does.
 	readsInventory map[string]bool
+	// plans are the planned rules the interpreter runs (plan.go, vm.go), made in the
+	// background once the engine has evaluated enough to pay for them.
+	plans *plans
 }
 
 // New loads and compiles the embedded rule library and opts.PolicyDirs. A policy that
@@ -107,6 +110,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // pass, shows why here.
 func (e *Engine) setLogger(log logr.Logger) {
 	e.log = log
+	e.plans.log = func(err error) { log.Error(err, "the rules are evaluated by topdown alone") }
 	if !log.V(1).Enabled() {
 		return
 	}
@@ -143,7 +147,15 @@ func compile(modules map[string]*ast.Module, libraryOnly bool) (*Engine, error) 
 		return nil, err
 	}
 	p, reads := analyseRules(compiler)
-	return &Engine{compiler: compiler, registry: reg, purity: p, kinds: dispatch(compiler, reg), readsInventory: inventoryRules(compiler, reg, reads)}, nil
+	e := &Engine{compiler: compiler, registry: reg, purity: p, kinds: dispatch(compiler, reg), readsInventory: inventoryRules(compiler, reg, reads)}
+	var planned []string
+	for _, id := range reg.IDs() {
+		if rule, _ := reg.Get(id); !e.ReadsInventory(id) {
+			planned = append(planned, rule.Package)
+		}
+	}
+	e.plans = &plans{modules: modules, pkgs: planned}
+	return e, nil
 }
 
 // Preloaded is the embedded library, parsed and compiled by a goroutine that Preload

@@ -67,6 +67,8 @@ type Evaluator struct {
 	inv      *Inventory
 	rules    []preparedRule // the enabled rules, in registry order
 	excluded map[string]bool
+	// noData is data for the rules the interpreter runs, which read no base document.
+	noData ast.Value
 }
 
 // preparedRule is one enabled rule, ready to evaluate: its compiled query and its
@@ -83,6 +85,8 @@ type preparedRule struct {
 	// it is replaced whenever the inventory changes. One memo per rule, because
 	// results that read input.parameters hold for this rule's parameters only.
 	memo *atomic.Pointer[memo]
+	// topdownOnly keeps the rule from the interpreter (tests).
+	topdownOnly bool
 }
 
 // resultVar is the variable the rule queries bind their violation set to.
@@ -97,7 +101,7 @@ func (e *Engine) Prepare(_ context.Context, inv *Inventory, s Settings) (*Evalua
 			return nil, err
 		}
 	}
-	ev := &Evaluator{engine: e, inv: inv, excluded: map[string]bool{}}
+	ev := &Evaluator{engine: e, inv: inv, excluded: map[string]bool{}, noData: ast.NewObject()}
 	for _, ns := range s.ExcludedNamespaces {
 		ev.excluded[ns] = true
 	}
@@ -135,6 +139,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 	if ev.excluded[r.Namespace] {
 		return Outcome{Excluded: true}
 	}
+	ev.engine.plans.judged()
 	review, err := ev.reviewValue(r)
 	if err != nil {
 		return Outcome{Errors: []RuleError{{RuleID: "*", Err: err}}}
@@ -204,6 +209,13 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 		ast.Item(ast.InternedTerm("review"), review),
 		ast.Item(ast.InternedTerm("parameters"), pr.params),
 	)
+	if prog := ev.engine.plans.program(pr.rule.Package); prog != nil && !pr.topdownOnly {
+		// A rule that fails in the interpreter is evaluated again by topdown below,
+		// whose error is the one reported (vm.go).
+		if v, err := runProgram(ctx, cancel, prog, input, ev.noData); err == nil {
+			return violationsOf(pr.rule.ID, v)
+		}
+	}
 	cache := newQueryCache(ev.currentMemo(pr))
 	q := topdown.NewQuery(pr.query).
 		WithCompiler(ev.engine.compiler).
@@ -229,12 +241,24 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 		return nil, err
 	}
 	cache.done()
-	if set == nil || set.Len() == 0 {
+	return violationsOf(pr.rule.ID, set)
+}
+
+// violationsOf reads a rule's violation set, sorted; v nil is an undefined set.
+func violationsOf(ruleID string, v ast.Value) ([]Violation, error) {
+	if v == nil {
+		return nil, nil
+	}
+	set, ok := v.(ast.Set)
+	if !ok {
+		return nil, fmt.Errorf("violation is %s, want a set", ast.ValueName(v))
+	}
+	if set.Len() == 0 {
 		return nil, nil
 	}
 	out := make([]Violation, 0, set.Len())
 	for _, item := range set.Slice() {
-		v, err := violationOf(pr.rule.ID, item.Value)
+		v, err := violationOf(ruleID, item.Value)
 		if err != nil {
 			return nil, err
 		}

@@ -213,6 +213,9 @@ func TestMemoMatchesPlainEvaluation(t *testing.T) {
 	if eng.purity == nil {
 		t.Fatal("the embedded rules allow no memo")
 	}
+	// topdown alone, with and without the memo: the interpreter uses no memo.
+	eng.plans = &plans{}
+	eng.plans.ready.Store(&map[string]*program{})
 	plain := *eng
 	plain.purity = nil
 	reviews, inv := fixtureReviews(t)

@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+	opacompile "github.com/open-policy-agent/opa/v1/compile"
+	"github.com/open-policy-agent/opa/v1/ir"
+)
+
+// Planning: OPA's planner (the front half of its Wasm compiler, reached through the
+// compile package) turns each rule's violation set into IR, a small imperative
+// program that the interpreter in vm.go runs over the input without topdown's
+// unification, bindings and continuations: the same rule, several times faster.
+
+// plans makes and holds an engine's planned rules. Planning costs some 30 ms (the
+// compile package compiles the modules again before it plans), more than a one-file
+// ward lint takes in all, so it happens in the background once the engine has judged
+// planAfter reviews, or when Plan asks for it (ward serve, at start); until the plans
+// are ready, topdown evaluates every rule. Both give the same verdict, so which one
+// judged a review is never seen in its outcome.
+type plans struct {
+	modules map[string]*ast.Module // read only, shared with the compiler
+	pkgs    []string               // the rule packages to plan
+	reviews atomic.Int64           // reviews judged so far
+	once    sync.Once
+	done    chan struct{} // closed when ready is set; made by start
+	ready   atomic.Pointer[map[string]*program]
+	log     func(error)
+}
+
+// planAfter is how many reviews an engine judges with topdown before it plans its
+// rules: some 30 ms of planning pays for itself after a hundred or so reviews.
+const planAfter = 64
+
+// program returns the planned rule of package pkg, nil while the plans are not ready or
+// when topdown evaluates that rule.
+func (p *plans) program(pkg string) *program {
+	if m := p.ready.Load(); m != nil {
+		return (*m)[pkg]
+	}
+	return nil
+}
+
+// judged counts one review and starts planning once there have been planAfter.
+func (p *plans) judged() {
+	if p.ready.Load() == nil && p.reviews.Add(1) == planAfter {
+		p.start()
+	}
+}
+
+// start plans in the background, once; the returned channel is closed when the plans
+// are ready.
+func (p *plans) start() <-chan struct{} {
+	p.once.Do(func() {
+		p.done = make(chan struct{})
+		go func() {
+			defer close(p.done)
+			// A plan that cannot be made leaves every rule to topdown; it is not an
+			// error in the user's rules, which have compiled.
+			progs, err := planRules(p.modules, p.pkgs)
+			if err != nil && p.log != nil {
+				p.log(err)
+			}
+			if progs == nil {
+				progs = map[string]*program{}
+			}
+			p.ready.Store(&progs)
+		}()
+	})
+	return p.done
+}
+
+// Plan plans the rules the interpreter can run and waits for the plans, or for the end
+// of ctx. ward serve calls it at start; ward lint lets the engine plan once it has
+// judged enough objects to pay for it.
+func (e *Engine) Plan(ctx context.Context) error {
+	select {
+	case <-e.plans.start():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("plan rules: %w", ctx.Err())
+	}
+}
+
+// planEntrypoint is the compile package's entrypoint for a rule package's violation
+// set, from its package below ward.rules: "ward/rules/drop_net_raw/violation".
+func planEntrypoint(pkg string) string {
+	return strings.ReplaceAll(rulesPackage+pkg, ".", "/") + "/violation"
+}
+
+// planRules plans the violation sets of the rule packages pkgs over modules, and
+// returns a program for each package whose plan the interpreter can run. A package
+// missing from the result is evaluated by topdown. An error is a plan that could not be
+// made at all (the modules compile, so this is the planner's limit, never the user's
+// mistake): every rule is then evaluated by topdown.
+func planRules(modules map[string]*ast.Module, pkgs []string) (map[string]*program, error) {
+	if len(pkgs) == 0 {
+		return nil, nil
+	}
+	b := &bundle.Bundle{}
+	b.SetRegoVersion(ast.RegoV1)
+	b.Manifest.Init()
+	for _, name := range slices.Sorted(maps.Keys(modules)) {
+		b.Modules = append(b.Modules, bundle.ModuleFile{URL: name, Path: name, Parsed: modules[name]})
+	}
+	entrypoints := make([]string, len(pkgs))
+	for i, pkg := range pkgs {
+		entrypoints[i] = planEntrypoint(pkg)
+	}
+	c := opacompile.New().
+		WithTarget(opacompile.TargetPlan).
+		WithRegoVersion(ast.RegoV1).
+		WithCapabilities(capabilities()).
+		WithEntrypoints(entrypoints...).
+		WithPruneUnused(true).
+		WithBundle(b)
+	if err := c.Build(context.Background()); err != nil {
+		return nil, fmt.Errorf("plan rules: %w", err)
+	}
+	out := c.Bundle()
+	if out == nil || len(out.PlanModules) == 0 {
+		return nil, fmt.Errorf("plan rules: no plan")
+	}
+	var policy ir.Policy
+	if err := json.Unmarshal(out.PlanModules[0].Raw, &policy); err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	progs := map[string]*program{}
+	for _, pkg := range pkgs {
+		if p, err := newProgram(&policy, planEntrypoint(pkg)); err == nil {
+			progs[pkg] = p
+		}
+	}
+	return progs, nil
+}
+
