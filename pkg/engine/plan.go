@@ -142,4 +142,3 @@ func planRules(modules map[string]*ast.Module, pkgs []string) (map[string]*progr
 	}
 	return progs, nil
 }
-
