@@ -41,13 +41,27 @@ func BenchmarkNew(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluate evaluates 10, 100 and 1,000 objects of the benchmark corpus with
-// every rule, concurrently, against an inventory of the same objects.
-func BenchmarkEvaluate(b *testing.B) {
+// planned returns the engine with its rules planned, as ward serve runs (and ward lint
+// after its first reviews), or, with topdown set, with every rule left to topdown.
+func planned(b *testing.B, topdown bool) *Engine {
+	b.Helper()
 	eng, err := New(b.Context(), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	if topdown {
+		eng.plans = &plans{}
+		eng.plans.ready.Store(&map[string]*program{})
+	} else if err := eng.Plan(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return eng
+}
+
+// BenchmarkEvaluate evaluates 10, 100 and 1,000 objects of the benchmark corpus with
+// every rule, concurrently, against an inventory of the same objects.
+func BenchmarkEvaluate(b *testing.B) {
+	eng := planned(b, false)
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
 			reviews, inv := benchReviews(b, n)
@@ -65,27 +79,29 @@ func BenchmarkEvaluate(b *testing.B) {
 }
 
 // BenchmarkEvaluateDeployment evaluates one Deployment with every rule: the engine's
-// share of an admission request.
+// share of an admission request. "planned" is how ward runs; "topdown" leaves every
+// rule to topdown, for the comparison.
 func BenchmarkEvaluateDeployment(b *testing.B) {
-	eng, err := New(b.Context(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reviews, inv := benchReviews(b, 200)
-	var r Review
-	for _, x := range reviews {
-		if x.Kind.Kind == "Deployment" {
-			r = x
-			break
-		}
-	}
-	ev, err := eng.Prepare(b.Context(), inv, Settings{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		ev.Evaluate(b.Context(), r)
+	for _, name := range []string{"planned", "topdown"} {
+		b.Run(name, func(b *testing.B) {
+			eng := planned(b, name == "topdown")
+			reviews, inv := benchReviews(b, 200)
+			var r Review
+			for _, x := range reviews {
+				if x.Kind.Kind == "Deployment" {
+					r = x
+					break
+				}
+			}
+			ev, err := eng.Prepare(b.Context(), inv, Settings{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ev.Evaluate(b.Context(), r)
+			}
+		})
 	}
 }
 

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/ir"
@@ -33,13 +35,14 @@ var errUnsupported = errors.New("not supported by the interpreter")
 // built-ins, its constants made values.
 type program struct {
 	plan    *ir.Plan
-	strings []ast.Value // the plan's string constants
-	numbers []ast.Value // the same constants read as numbers (MakeNumberRefStmt)
+	strings []*ast.Term // the plan's string constants
+	numbers []*ast.Term // the same constants read as numbers (MakeNumberRefStmt)
 	calls   map[*ir.CallStmt]callee
 	// memoized is the number of functions memoized per evaluation (rules, which take
 	// input and data alone); each has its slot.
 	memoized int
 	nlocals  int // the plan's frame
+	machines sync.Pool
 }
 
 // function is a planned function with what the interpreter needs to call it.
@@ -70,8 +73,8 @@ func newProgram(policy *ir.Policy, entrypoint string) (*program, error) {
 	}
 	p := &program{plan: plan, calls: map[*ir.CallStmt]callee{}}
 	for _, s := range policy.Static.Strings {
-		p.strings = append(p.strings, ast.String(s.Value))
-		p.numbers = append(p.numbers, ast.Number(s.Value))
+		p.strings = append(p.strings, ast.StringTerm(s.Value))
+		p.numbers = append(p.numbers, ast.NumberTerm(json.Number(s.Value)))
 	}
 	funcs := map[string]*ir.Func{}
 	if policy.Funcs != nil {
@@ -297,18 +300,21 @@ const (
 	returned    = -2
 )
 
-// machine runs one evaluation of one program.
+// machine runs evaluations of one program, one at a time; runProgram takes one from
+// the program's pool. Locals hold terms, as OPA's built-ins and collections take them,
+// so that a value is wrapped once, where it is made.
 type machine struct {
-	ctx    context.Context //nolint:containedctx // one evaluation's, for the built-ins
-	p      *program
-	bctx   topdown.BuiltinContext
-	memo   []ast.Value
-	memoOK []bool
-	ret    ast.Value // the value of the last ReturnLocalStmt
-	out    ast.Value // the last built-in's result
-	iter   func(*ast.Term) error
-	result ast.Value // what the plan added to its result set
-	stack  []ast.Value
+	ctx     context.Context //nolint:containedctx // the evaluation's, for the built-ins
+	p       *program
+	bctx    topdown.BuiltinContext
+	memo    []*ast.Term
+	memoOK  []bool
+	ret     *ast.Term // the value of the last ReturnLocalStmt
+	out     *ast.Term // the last built-in's result
+	iter    func(*ast.Term) error
+	result  *ast.Term // what the plan added to its result set
+	stack   []*ast.Term
+	scratch []*ast.Term // a built-in call's operands
 }
 
 // errConflict is a rule that produced two values where it may produce one.
@@ -317,28 +323,46 @@ var errConflict = errors.New("conflicting values")
 // runProgram evaluates p on input and data and returns the value of the entrypoint,
 // nil if it is undefined.
 func runProgram(ctx context.Context, cancel topdown.Cancel, p *program, input, data ast.Value) (ast.Value, error) {
-	m := &machine{ctx: ctx, p: p, memo: make([]ast.Value, p.memoized), memoOK: make([]bool, p.memoized)}
-	m.bctx = topdown.BuiltinContext{Context: ctx, Cancel: cancel}
-	m.iter = func(t *ast.Term) error {
-		m.out = t.Value
-		return nil
+	m, _ := p.machines.Get().(*machine)
+	if m == nil {
+		m = &machine{p: p, memo: make([]*ast.Term, p.memoized), memoOK: make([]bool, p.memoized)}
+		m.iter = func(t *ast.Term) error {
+			m.out = t
+			return nil
+		}
 	}
+	m.ctx = ctx
+	m.bctx = topdown.BuiltinContext{Context: ctx, Cancel: cancel}
+	clear(m.memo)
+	clear(m.memoOK)
+	m.result = nil
+	defer func() {
+		// Nothing of this evaluation stays reachable from the pool.
+		m.ctx, m.bctx, m.ret, m.out, m.result = nil, topdown.BuiltinContext{}, nil, nil, nil
+		clear(m.memo)
+		clear(m.stack[:cap(m.stack)])
+		m.stack = m.stack[:0]
+		p.machines.Put(m)
+	}()
 	fr := m.frame(p.nlocals)
-	fr[ir.Input] = input
-	fr[ir.Data] = data
+	fr[ir.Input] = ast.NewTerm(input)
+	fr[ir.Data] = ast.NewTerm(data)
 	for _, b := range p.plan.Blocks {
 		if _, err := m.run(fr, b); err != nil {
 			return nil, err
 		}
 	}
-	return m.result, nil
+	if m.result == nil {
+		return nil, nil
+	}
+	return m.result.Value, nil
 }
 
 // frame takes n locals off the machine's stack; release gives them back.
-func (m *machine) frame(n int) []ast.Value {
+func (m *machine) frame(n int) []*ast.Term {
 	if cap(m.stack)-len(m.stack) < n {
 		// A new backing array: frames already handed out keep the old one.
-		m.stack = make([]ast.Value, 0, max(2*cap(m.stack), n, 256))
+		m.stack = make([]*ast.Term, 0, max(2*cap(m.stack), n, 256))
 	}
 	l := len(m.stack)
 	m.stack = m.stack[:l+n]
@@ -347,18 +371,18 @@ func (m *machine) frame(n int) []ast.Value {
 	return fr
 }
 
-func (m *machine) release(fr []ast.Value) {
+func (m *machine) release(fr []*ast.Term) {
 	if l := len(m.stack) - len(fr); l >= 0 && len(fr) > 0 && &m.stack[l] == &fr[0] {
 		m.stack = m.stack[:l]
 	}
 }
 
-func (m *machine) op(fr []ast.Value, o ir.Operand) ast.Value {
+func (m *machine) op(fr []*ast.Term, o ir.Operand) *ast.Term {
 	switch v := o.Value.(type) {
 	case ir.Local:
 		return fr[v]
 	case ir.Bool:
-		return ast.Boolean(v)
+		return ast.InternedTerm(bool(v))
 	case ir.StringIndex:
 		return m.p.strings[v]
 	}
@@ -366,7 +390,7 @@ func (m *machine) op(fr []ast.Value, o ir.Operand) ast.Value {
 }
 
 // run runs one block in frame fr.
-func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
+func (m *machine) run(fr []*ast.Term, b *ir.Block) (int, error) {
 	for _, s := range b.Stmts {
 		switch s := s.(type) {
 		case *ir.AssignVarStmt:
@@ -383,7 +407,7 @@ func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
 		case *ir.AssignVarOnceStmt:
 			v := m.op(fr, s.Source)
 			if cur := fr[s.Target]; cur != nil {
-				if cur.Compare(v) != 0 {
+				if v == nil || cur.Value.Compare(v.Value) != 0 {
 					return 0, fmt.Errorf("%w: var assignment conflict", errConflict)
 				}
 				continue
@@ -397,45 +421,44 @@ func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
 			fr[s.Target] = v
 		case *ir.NotEqualStmt:
 			a, b := m.op(fr, s.A), m.op(fr, s.B)
-			if a == nil || b == nil || a.Compare(b) == 0 {
+			if a == nil || b == nil || a.Value.Compare(b.Value) == 0 {
 				return 0, nil
 			}
 		case *ir.EqualStmt:
 			a, b := m.op(fr, s.A), m.op(fr, s.B)
-			if a == nil || b == nil || a.Compare(b) != 0 {
+			if a == nil || b == nil || a.Value.Compare(b.Value) != 0 {
 				return 0, nil
 			}
 		case *ir.ArrayAppendStmt:
-			arr, ok := fr[s.Array].(*ast.Array)
-			v := m.op(fr, s.Value)
+			arr, v := fr[s.Array], m.op(fr, s.Value)
+			a, ok := termValue(arr).(*ast.Array)
 			if !ok || v == nil {
-				return 0, fmt.Errorf("append to %s", typeName(fr[s.Array]))
+				return 0, fmt.Errorf("append to %s", valueName(arr))
 			}
 			// In place, as Wasm does: every local that holds the array sees it grow.
-			*arr = *arr.Append(ast.NewTerm(v))
+			*a = *a.Append(v)
 		case *ir.ResetLocalStmt:
 			fr[s.Target] = nil
 		case *ir.ObjectInsertStmt:
-			obj, ok := fr[s.Object].(ast.Object)
+			obj, ok := termValue(fr[s.Object]).(ast.Object)
 			k, v := m.op(fr, s.Key), m.op(fr, s.Value)
 			if !ok || k == nil || v == nil {
-				return 0, fmt.Errorf("insert into %s", typeName(fr[s.Object]))
+				return 0, fmt.Errorf("insert into %s", valueName(fr[s.Object]))
 			}
-			obj.Insert(ast.NewTerm(k), ast.NewTerm(v))
+			obj.Insert(k, v)
 		case *ir.ObjectInsertOnceStmt:
-			obj, ok := fr[s.Object].(ast.Object)
+			obj, ok := termValue(fr[s.Object]).(ast.Object)
 			k, v := m.op(fr, s.Key), m.op(fr, s.Value)
 			if !ok || k == nil || v == nil {
-				return 0, fmt.Errorf("insert into %s", typeName(fr[s.Object]))
+				return 0, fmt.Errorf("insert into %s", valueName(fr[s.Object]))
 			}
-			kt := ast.NewTerm(k)
-			if cur := obj.Get(kt); cur != nil {
-				if cur.Value.Compare(v) != 0 {
+			if cur := obj.Get(k); cur != nil {
+				if cur.Value.Compare(v.Value) != 0 {
 					return 0, fmt.Errorf("%w: object insert conflict", errConflict)
 				}
 				continue
 			}
-			obj.Insert(kt, ast.NewTerm(v))
+			obj.Insert(k, v)
 		case *ir.IsDefinedStmt:
 			if fr[s.Source] == nil {
 				return 0, nil
@@ -448,42 +471,42 @@ func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
 			m.ret = fr[s.Source]
 			return returned, nil
 		case *ir.SetAddStmt:
-			set, ok := fr[s.Set].(ast.Set)
+			set, ok := termValue(fr[s.Set]).(ast.Set)
 			v := m.op(fr, s.Value)
 			if !ok || v == nil {
-				return 0, fmt.Errorf("add to %s", typeName(fr[s.Set]))
+				return 0, fmt.Errorf("add to %s", valueName(fr[s.Set]))
 			}
-			set.Add(ast.NewTerm(v))
+			set.Add(v)
 		case *ir.MakeArrayStmt:
-			fr[s.Target] = ast.NewArray(make([]*ast.Term, 0, max(s.Capacity, 0))...)
+			fr[s.Target] = ast.NewTerm(ast.NewArray(make([]*ast.Term, 0, max(s.Capacity, 0))...))
 		case *ir.MakeObjectStmt:
-			fr[s.Target] = ast.NewObject()
+			fr[s.Target] = ast.NewTerm(ast.NewObject())
 		case *ir.MakeSetStmt:
-			fr[s.Target] = ast.NewSet()
+			fr[s.Target] = ast.NewTerm(ast.NewSet())
 		case *ir.MakeNullStmt:
-			fr[s.Target] = ast.Null{}
+			fr[s.Target] = ast.InternedNullTerm
 		case *ir.MakeNumberIntStmt:
-			fr[s.Target] = ast.InternedTerm(int(s.Value)).Value
+			fr[s.Target] = ast.InternedTerm(int(s.Value))
 		case *ir.MakeNumberRefStmt:
 			fr[s.Target] = m.p.numbers[s.Index]
 		case *ir.AssignIntStmt:
-			fr[s.Target] = ast.InternedTerm(int(s.Value)).Value
+			fr[s.Target] = ast.InternedTerm(int(s.Value))
 		case *ir.LenStmt:
-			n, ok := length(m.op(fr, s.Source))
+			n, ok := length(termValue(m.op(fr, s.Source)))
 			if !ok {
 				return 0, nil
 			}
-			fr[s.Target] = ast.InternedTerm(n).Value
+			fr[s.Target] = ast.InternedTerm(n)
 		case *ir.IsArrayStmt:
-			if _, ok := m.op(fr, s.Source).(*ast.Array); !ok || !isLocal(s.Source) {
+			if _, ok := termValue(m.op(fr, s.Source)).(*ast.Array); !ok || !isLocal(s.Source) {
 				return 0, nil
 			}
 		case *ir.IsObjectStmt:
-			if _, ok := m.op(fr, s.Source).(ast.Object); !ok || !isLocal(s.Source) {
+			if _, ok := termValue(m.op(fr, s.Source)).(ast.Object); !ok || !isLocal(s.Source) {
 				return 0, nil
 			}
 		case *ir.IsSetStmt:
-			if _, ok := m.op(fr, s.Source).(ast.Set); !ok || !isLocal(s.Source) {
+			if _, ok := termValue(m.op(fr, s.Source)).(ast.Set); !ok || !isLocal(s.Source) {
 				return 0, nil
 			}
 		case *ir.BlockStmt:
@@ -518,7 +541,7 @@ func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
 		case *ir.BreakStmt:
 			return int(s.Index), nil
 		case *ir.ResultSetAddStmt:
-			m.result = resultValue(fr[s.Value])
+			m.result = resultTerm(fr[s.Value])
 		case *ir.NopStmt:
 		default:
 			return 0, fmt.Errorf("%w: %T", errUnsupported, s)
@@ -531,9 +554,9 @@ func (m *machine) run(fr []ast.Value, b *ir.Block) (int, error) {
 // loop around the body): a break of 0 goes on to the next element, of 1 ends the scan,
 // of d > 1 leaves the block that holds the scan d-2 blocks further out. It returns
 // fellThrough when the statement after the scan runs next.
-func (m *machine) scan(fr []ast.Value, s *ir.ScanStmt) (int, error) {
+func (m *machine) scan(fr []*ast.Term, s *ir.ScanStmt) (int, error) {
 	step := func(k, v *ast.Term) (stop bool, d int, err error) {
-		fr[s.Key], fr[s.Value] = k.Value, v.Value
+		fr[s.Key], fr[s.Value] = k, v
 		d, err = m.run(fr, s.Block)
 		switch {
 		case err != nil || d == returned:
@@ -545,7 +568,7 @@ func (m *machine) scan(fr []ast.Value, s *ir.ScanStmt) (int, error) {
 		}
 		return false, fellThrough, nil
 	}
-	switch src := fr[s.Source].(type) {
+	switch src := termValue(fr[s.Source]).(type) {
 	case *ast.Array:
 		for i := range src.Len() {
 			if stop, d, err := step(ast.InternedTerm(i), src.Elem(i)); stop {
@@ -569,21 +592,26 @@ func (m *machine) scan(fr []ast.Value, s *ir.ScanStmt) (int, error) {
 }
 
 // call runs a CallStmt: nil is an undefined result.
-func (m *machine) call(fr []ast.Value, s *ir.CallStmt) (ast.Value, error) {
+func (m *machine) call(fr []*ast.Term, s *ir.CallStmt) (*ast.Term, error) {
 	c := m.p.calls[s]
 	if c.fn != nil {
 		return m.callFunc(c.fn, fr, s.Args)
 	}
-	terms := make([]*ast.Term, len(s.Args))
-	for i, a := range s.Args {
+	// The operands live in a scratch slice: a built-in reads them during the call and
+	// keeps no hold on the slice.
+	terms := m.scratch[:0]
+	for _, a := range s.Args {
 		v := m.op(fr, a)
 		if v == nil {
 			return nil, nil
 		}
-		terms[i] = ast.NewTerm(v)
+		terms = append(terms, v)
 	}
+	m.scratch = terms
 	m.out = nil
-	if err := c.builtin(m.bctx, terms, m.iter); err != nil {
+	err := c.builtin(m.bctx, terms, m.iter)
+	clear(terms)
+	if err != nil {
 		// topdown's reading, without strict built-in errors: a built-in that fails
 		// is undefined, unless it halts the evaluation.
 		if _, ok := err.(topdown.Halt); ok {
@@ -595,7 +623,7 @@ func (m *machine) call(fr []ast.Value, s *ir.CallStmt) (ast.Value, error) {
 }
 
 // callFunc calls a planned function with the operands args of frame fr.
-func (m *machine) callFunc(fn *function, fr []ast.Value, args []ir.Operand) (ast.Value, error) {
+func (m *machine) callFunc(fn *function, fr []*ast.Term, args []ir.Operand) (*ast.Term, error) {
 	if fn.memo >= 0 && m.memoOK[fn.memo] {
 		return m.memo[fn.memo], nil
 	}
@@ -611,7 +639,7 @@ func (m *machine) callFunc(fn *function, fr []ast.Value, args []ir.Operand) (ast
 		}
 		callee[l] = v
 	}
-	var out ast.Value
+	var out *ast.Term
 	for _, b := range fn.fn.Blocks {
 		d, err := m.run(callee, b)
 		if err != nil {
@@ -628,29 +656,25 @@ func (m *machine) callFunc(fn *function, fr []ast.Value, args []ir.Operand) (ast
 	return out, nil
 }
 
-// resultValue is the entrypoint's value in a result set entry ({"result": value}).
-func resultValue(v ast.Value) ast.Value {
-	if obj, ok := v.(ast.Object); ok {
-		if t := obj.Get(ast.InternedTerm("result")); t != nil {
-			return t.Value
-		}
+// resultTerm is the entrypoint's value in a result set entry ({"result": value}).
+func resultTerm(t *ast.Term) *ast.Term {
+	if obj, ok := termValue(t).(ast.Object); ok {
+		return obj.Get(ast.InternedTerm("result"))
 	}
 	return nil
 }
 
 // dot is source[key], nil where undefined: an object's member, an array's element, a
 // set's element itself.
-func dot(source, key ast.Value) ast.Value {
+func dot(source, key *ast.Term) *ast.Term {
 	if source == nil || key == nil {
 		return nil
 	}
-	switch s := source.(type) {
+	switch s := source.Value.(type) {
 	case ast.Object:
-		if t := s.Get(ast.NewTerm(key)); t != nil {
-			return t.Value
-		}
+		return s.Get(key)
 	case *ast.Array:
-		n, ok := key.(ast.Number)
+		n, ok := key.Value.(ast.Number)
 		if !ok {
 			return nil
 		}
@@ -658,9 +682,9 @@ func dot(source, key ast.Value) ast.Value {
 		if !ok || i < 0 || i >= s.Len() {
 			return nil
 		}
-		return s.Elem(i).Value
+		return s.Elem(i)
 	case ast.Set:
-		if s.Contains(ast.NewTerm(key)) {
+		if s.Contains(key) {
 			return key
 		}
 	}
@@ -685,11 +709,4 @@ func length(v ast.Value) (int, bool) {
 func isLocal(o ir.Operand) bool {
 	_, ok := o.Value.(ir.Local)
 	return ok
-}
-
-func typeName(v ast.Value) string {
-	if v == nil {
-		return "undefined"
-	}
-	return ast.ValueName(v)
 }
