@@ -322,7 +322,7 @@ var errConflict = errors.New("conflicting values")
 
 // runProgram evaluates p on input and data and returns the value of the entrypoint,
 // nil if it is undefined.
-func runProgram(ctx context.Context, cancel topdown.Cancel, p *program, input, data ast.Value) (ast.Value, error) {
+func runProgram(ctx context.Context, cancel topdown.Cancel, p *program, input, data ast.Value) (_ ast.Value, err error) {
 	m, _ := p.machines.Get().(*machine)
 	if m == nil {
 		m = &machine{p: p, memo: make([]*ast.Term, p.memoized), memoOK: make([]bool, p.memoized)}
@@ -337,6 +337,11 @@ func runProgram(ctx context.Context, cancel topdown.Cancel, p *program, input, d
 	clear(m.memoOK)
 	m.result = nil
 	defer func() {
+		// A built-in that panics (topdown's own evaluator recovers none either) fails
+		// the rule here, and topdown evaluates it again.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("interpreter: %v", r)
+		}
 		// Nothing of this evaluation stays reachable from the pool.
 		m.ctx, m.bctx, m.ret, m.out, m.result = nil, topdown.BuiltinContext{}, nil, nil, nil
 		clear(m.memo)
@@ -613,8 +618,8 @@ func (m *machine) call(fr []*ast.Term, s *ir.CallStmt) (*ast.Term, error) {
 	clear(terms)
 	if err != nil {
 		// topdown's reading, without strict built-in errors: a built-in that fails
-		// is undefined, unless it halts the evaluation.
-		if _, ok := err.(topdown.Halt); ok {
+		// is undefined, unless it halts the evaluation (which topdown then reports).
+		if _, ok := errors.AsType[topdown.Halt](err); ok {
 			return nil, err
 		}
 		return nil, nil
