@@ -3,11 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/wardsec/ward/bench/gen"
 	"github.com/wardsec/ward/pkg/manifest"
 )
 
@@ -17,7 +20,7 @@ import (
 
 // bothWays evaluates every planned rule of ev on r with the interpreter and with
 // topdown, and fails where they disagree.
-func bothWays(t *testing.T, ev *Evaluator, r Review, name string) (planned int) {
+func bothWays(t *testing.T, ev *Evaluator, r Review, name string, seen map[string]int) (planned int) {
 	t.Helper()
 	ctx := context.Background()
 	review, err := ev.reviewValue(r)
@@ -46,6 +49,12 @@ func bothWays(t *testing.T, ev *Evaluator, r Review, name string) (planned int) 
 		want, wantErr := ev.eval(ctx, txn, nil, &pr, ast.NewTerm(review))
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: rule %s:\ninterpreter: %v %v\ntopdown:     %v %v\nreview: %v", name, pr.rule.ID, got, gotErr, want, wantErr, review)
+		}
+		if seen != nil {
+			seen[pr.rule.ID] += len(want)
+			if wantErr != nil {
+				seen[pr.rule.ID+" error"]++
+			}
 		}
 		if wantErr == nil && vmErr != nil {
 			t.Errorf("%s: rule %s: the interpreter failed where topdown did not: %v", name, pr.rule.ID, vmErr)
@@ -83,11 +92,167 @@ func reviewsOf(doc []byte) []Review {
 	return []Review{create, update, del}
 }
 
-func TestPlannedMatchesTopdown(t *testing.T) {
-	e, err := New(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
+// featureRules are user rules written to reach what the planner and the interpreter
+// do differently from topdown if anything: every kind of iteration, negation, else
+// chains, comprehensions of each kind, functions with several bodies, numbers,
+// strings, built-ins that fail on the wrong type (undefined, not an error), a complete
+// rule with two values (an error in both), and what the interpreter leaves to topdown
+// (with, print).
+var featureRules = map[string]string{
+	"features.rego": `# METADATA
+# title: Feature rule
+# custom:
+#   id: feature-rule
+#   severity: warning
+#   remediation: None.
+package ward.rules.feature_rule
+
+_obj := input.review.object
+
+_labels := object.get(_obj, ["metadata", "labels"], {})
+
+_containers := [c | some c in object.get(_obj, ["spec", "template", "spec", "containers"], [])]
+
+_ports contains p if {
+	some c in _containers
+	some port in c.ports
+	p := port.containerPort
+}
+
+_names := {name: i | some i, c in _containers; name := c.name}
+
+_kind_class := "workload" if {
+	_obj.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+} else := "network" if {
+	_obj.kind in {"Service", "NetworkPolicy"}
+} else := "other"
+
+_size(x) := count(x) if is_array(x)
+
+_size(x) := count(x) if is_object(x)
+
+_size(x) := -1 if is_string(x)
+
+_total := sum([n | some c in _containers; n := count(object.keys(c))])
+
+violation contains {"msg": msg, "details": {"path": ["metadata", "name"]}} if {
+	every c in _containers {
+		is_string(c.image)
+		not startswith(c.image, "docker.io/")
 	}
+	count(_containers) > 0
+	msg := sprintf("%s %v: %d containers, class %s, ports %v, total %d", [_obj.kind, _names, count(_containers), _kind_class, sort(_ports), _total])
+}
+
+violation contains {"msg": msg, "details": {"path": ["spec"]}} if {
+	some k, v in _labels
+	upper(k) != k
+	n := _size(v)
+	msg := sprintf("label %s has size %d, bits %d", [k, n, bits.and(n, 3)])
+}
+
+violation contains {"msg": msg, "details": {"path": ["spec"]}} if {
+	some i
+	port := _containers[i].ports[_].containerPort
+	port > 1000
+	half := port / 2
+	msg := sprintf("container %d port %v half %v round %v", [i, port, half, round(half)])
+}
+
+violation contains {"msg": "odd", "details": {"path": []}} if {
+	x := _obj.spec.replicas
+	x % 2 == 1
+	not _obj.metadata.annotations
+}
+
+violation contains {"msg": msg, "details": {"path": []}} if {
+	# upper of a number fails: undefined in topdown without strict errors.
+	v := upper(object.get(_obj, ["spec", "replicas"], "none"))
+	msg := concat("-", ["replicas", v])
+}
+
+violation contains {"msg": msg, "details": {"path": []}} if {
+	cidrs := {c | some c in object.get(_obj, ["spec", "loadBalancerSourceRanges"], [])}
+	merged := net.cidr_merge(cidrs)
+	msg := sprintf("merged %v into %v; split %v", [count(cidrs), merged, [split(c, "/") | some c in cidrs]])
+}
+
+violation contains {"msg": msg, "details": {"path": []}} if {
+	input.review.operation == "UPDATE"
+	changed := {k | some k, v in input.review.object; input.review.oldObject[k] != v}
+	removed := object.keys(input.review.oldObject) - object.keys(input.review.object)
+	msg := sprintf("changed %v removed %v union %v", [changed, removed, changed | removed])
+}
+`,
+	"conflict.rego": `# METADATA
+# title: Conflicting rule
+# custom:
+#   id: conflict-rule
+#   severity: warning
+#   remediation: None.
+package ward.rules.conflict_rule
+
+_one := input.review.object.kind
+
+_one := input.review.object.metadata.name
+
+violation contains {"msg": _one, "details": {"path": []}} if input.review.object.kind == "ConfigMap"
+`,
+	"with.rego": `# METADATA
+# title: With rule
+# custom:
+#   id: with-rule
+#   severity: warning
+#   remediation: None.
+package ward.rules.with_rule
+
+_kind := input.review.object.kind
+
+violation contains {"msg": msg, "details": {"path": []}} if {
+	k := _kind with input.review.object.kind as "Pod"
+	print("kind", k)
+	msg := sprintf("%s as %s", [_kind, k])
+}
+`,
+}
+
+// plannedEngine compiles the library with featureRules and plans it.
+func plannedEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	dir := tb.TempDir()
+	for name, src := range featureRules {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	e, err := New(context.Background(), Options{PolicyDirs: []string{dir}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Plan(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// TestPlannedRules: the library's rules and the feature rules are run by the
+// interpreter; the rule with "with" and print is left to topdown.
+func TestPlannedRules(t *testing.T) {
+	e := plannedEngine(t)
+	for _, pkg := range []string{"drop_net_raw", "cidr_base_address", "namespace_scoped_ingress", "feature_rule", "conflict_rule"} {
+		if e.plans.program(pkg) == nil {
+			t.Errorf("%s is not planned", pkg)
+		}
+	}
+	for _, pkg := range []string{"default_deny", "with_rule"} {
+		if e.plans.program(pkg) != nil {
+			t.Errorf("%s is planned: it reads the inventory, or uses with and print", pkg)
+		}
+	}
+}
+
+func TestPlannedMatchesTopdown(t *testing.T) {
+	e := plannedEngine(t)
 	if err := e.Plan(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -96,36 +261,57 @@ func TestPlannedMatchesTopdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	planned, docs := 0, 0
-	eachCorpusDocument(t, func(name string, doc []byte) {
+	seen := map[string]int{}
+	check := func(name string, doc []byte) {
 		for _, r := range reviewsOf(doc) {
-			planned += bothWays(t, ev, r, name)
+			planned += bothWays(t, ev, r, name, seen)
 		}
 		docs++
+	}
+	eachCorpusDocument(t, check)
+	// The benchmark's corpus: every variant of capabilities, CIDRs and peers it makes.
+	dir := t.TempDir()
+	if _, err := gen.Generate(dir, 300, 11); err != nil {
+		t.Fatal(err)
+	}
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, doc := range manifest.Documents(data) {
+			check(fmt.Sprintf("%s#%d", p, i), doc)
+		}
+		return nil
 	})
 	if planned == 0 || docs < 50 {
 		t.Fatalf("%d evaluations of planned rules over %d documents: the corpora or the plans are missing", planned, docs)
 	}
-	t.Logf("%d evaluations over %d documents", planned, docs)
+	// Every planned rule found something, and the conflicting one failed: the
+	// comparison covered findings and errors, not only empty sets.
+	for _, id := range []string{"drop-net-raw", "cidr-base-address", "namespace-scoped-ingress", "feature-rule", "conflict-rule error"} {
+		if seen[id] == 0 {
+			t.Errorf("%s: nothing to compare", id)
+		}
+	}
+	t.Logf("%d evaluations over %d documents: %v", planned, docs, seen)
 }
 
 // FuzzPlannedMatchesTopdown holds the interpreter to topdown on arbitrary documents,
 // seeded with those of the test corpora.
 func FuzzPlannedMatchesTopdown(f *testing.F) {
 	eachCorpusDocument(f, func(_ string, doc []byte) { f.Add(doc) })
-	e, err := New(context.Background(), Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := e.Plan(context.Background()); err != nil {
-		f.Fatal(err)
-	}
+	e := plannedEngine(f)
 	ev, err := e.Prepare(context.Background(), nil, Settings{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		for _, r := range reviewsOf(doc) {
-			bothWays(t, ev, r, "fuzzed")
+			bothWays(t, ev, r, "fuzzed", nil)
 		}
 	})
 }
