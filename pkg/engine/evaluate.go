@@ -155,13 +155,10 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 	}
 	defer ev.inv.store.Abort(ctx, txn)
 	// A deadline or cancellation of ctx stops the rule being evaluated (the webhook's
-	// evaluation timeout); OPA's evaluator polls a Cancel, not the context.
-	var cancel topdown.Cancel
-	if ctx.Done() != nil {
-		cancel = topdown.NewCancel()
-		stop := context.AfterFunc(ctx, cancel.Cancel)
-		defer stop()
-	}
+	// evaluation timeout). OPA's evaluator polls a Cancel, not the context, so one is
+	// made, once, when a rule goes to topdown; the interpreter polls ctx itself.
+	var cancel lazyCancel
+	defer cancel.stop()
 	reviewTerm := ast.NewTerm(review)
 	objectKind, oldKind := r.objectKind(), kindOf(r.OldObject)
 	var found []Violation
@@ -174,7 +171,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 			out.Errors = append(out.Errors, RuleError{RuleID: pr.rule.ID, Err: err})
 			continue
 		}
-		vs, err := ev.eval(ctx, txn, cancel, pr, reviewTerm)
+		vs, err := ev.eval(ctx, txn, &cancel, pr, reviewTerm)
 		if err != nil {
 			out.Errors = append(out.Errors, RuleError{RuleID: pr.rule.ID, Err: err})
 			continue
@@ -196,7 +193,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, r Review) Outcome {
 // eval evaluates one rule's query on one review, straight through OPA's evaluator:
 // the rego package's per-call set-up (a transaction, metrics, converting results to
 // JSON) costs as much as a small rule.
-func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel topdown.Cancel, pr *preparedRule, review *ast.Term) (_ []Violation, err error) {
+func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel *lazyCancel, pr *preparedRule, review *ast.Term) (_ []Violation, err error) {
 	// OPA panics where a value it reads cannot be converted (ast.MustInterfaceToValue,
 	// on an inventory object read lazily: lazyObject): one rule on one object fails,
 	// not the run.
@@ -212,7 +209,7 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 	if prog := ev.engine.plans.program(pr.rule.Package); prog != nil && !pr.topdownOnly {
 		// A rule that fails in the interpreter is evaluated again by topdown below,
 		// whose error is the one reported (vm.go).
-		if v, err := runProgram(ctx, cancel, prog, input, ev.noData); err == nil {
+		if v, err := runProgram(ctx, prog, input, ev.noData); err == nil {
 			return violationsOf(pr.rule.ID, v)
 		}
 	}
@@ -223,7 +220,7 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel t
 		WithTransaction(txn).
 		WithInput(ast.NewTerm(input)).
 		WithVirtualCache(cache).
-		WithCancel(cancel)
+		WithCancel(cancel.get(ctx))
 	var set ast.Set
 	err = q.Iter(ctx, func(qr topdown.QueryResult) error {
 		t := qr[resultVar]
@@ -266,6 +263,28 @@ func violationsOf(ruleID string, v ast.Value) ([]Violation, error) {
 	}
 	slices.SortFunc(out, compareViolations)
 	return out, nil
+}
+
+// lazyCancel is the topdown.Cancel of one evaluation, made when first needed: arming
+// it (context.AfterFunc) costs as much as a small rule in the interpreter.
+type lazyCancel struct {
+	cancel  topdown.Cancel
+	release func() bool
+}
+
+// get returns the Cancel that ctx's end triggers; nil when ctx cannot end.
+func (c *lazyCancel) get(ctx context.Context) topdown.Cancel {
+	if c.cancel == nil && ctx.Done() != nil {
+		c.cancel = topdown.NewCancel()
+		c.release = context.AfterFunc(ctx, c.cancel.Cancel)
+	}
+	return c.cancel
+}
+
+func (c *lazyCancel) stop() {
+	if c.release != nil {
+		c.release()
+	}
 }
 
 // currentMemo returns the rule's memo of the inventory's current state. The caller

@@ -135,8 +135,9 @@ func planRules(modules map[string]*ast.Module, pkgs []string) (map[string]*progr
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	progs := map[string]*program{}
+	l := newLinker(&policy)
 	for _, pkg := range pkgs {
-		if p, err := newProgram(&policy, planEntrypoint(pkg)); err == nil {
+		if p, err := newProgram(&policy, l, planEntrypoint(pkg)); err == nil {
 			progs[pkg] = p
 		}
 	}

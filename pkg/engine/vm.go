@@ -31,18 +31,27 @@ import (
 // errUnsupported is a plan that uses what the interpreter does not run.
 var errUnsupported = errors.New("not supported by the interpreter")
 
-// program is one rule's plan, ready to run: its calls resolved to functions or
-// built-ins, its constants made values.
+// program is one rule's plan, ready to run.
 type program struct {
-	plan    *ir.Plan
-	strings []*ast.Term // the plan's string constants
-	numbers []*ast.Term // the same constants read as numbers (MakeNumberRefStmt)
-	calls   map[*ir.CallStmt]callee
+	plan     *ir.Plan
+	link     *linker
+	nlocals  int // the plan's frame
+	machines sync.Pool
+}
+
+// linker resolves the calls of one policy's plans, once for all of them: each
+// CallStmt is replaced by a callStmt that holds its callee, so that a call costs no
+// lookup. The plans of one policy share its functions, and so their resolution and
+// their memo slots.
+type linker struct {
+	strings  []*ast.Term // the policy's string constants
+	numbers  []*ast.Term // the same constants read as numbers (MakeNumberRefStmt)
+	funcs    map[string]*ir.Func
+	resolved map[string]*function
+	failed   map[string]error
 	// memoized is the number of functions memoized per evaluation (rules, which take
 	// input and data alone); each has its slot.
 	memoized int
-	nlocals  int // the plan's frame
-	machines sync.Pool
 }
 
 // function is a planned function with what the interpreter needs to call it.
@@ -56,12 +65,31 @@ type function struct {
 type callee struct {
 	fn      *function
 	builtin topdown.BuiltinFunc
-	name    string
 }
 
-// newProgram resolves the plan named entrypoint of policy. It fails when the plan uses
+// callStmt is a CallStmt with its callee resolved.
+type callStmt struct {
+	*ir.CallStmt
+	callee callee
+}
+
+func newLinker(policy *ir.Policy) *linker {
+	l := &linker{funcs: map[string]*ir.Func{}, resolved: map[string]*function{}, failed: map[string]error{}}
+	for _, s := range policy.Static.Strings {
+		l.strings = append(l.strings, ast.StringTerm(s.Value))
+		l.numbers = append(l.numbers, ast.NumberTerm(json.Number(s.Value)))
+	}
+	if policy.Funcs != nil {
+		for _, f := range policy.Funcs.Funcs {
+			l.funcs[f.Name] = f
+		}
+	}
+	return l
+}
+
+// newProgram links the plan named entrypoint of policy. It fails when the plan uses
 // what the interpreter does not run (errUnsupported).
-func newProgram(policy *ir.Policy, entrypoint string) (*program, error) {
+func newProgram(policy *ir.Policy, l *linker, entrypoint string) (*program, error) {
 	var plan *ir.Plan
 	for _, p := range policy.Plans.Plans {
 		if p.Name == entrypoint {
@@ -71,75 +99,76 @@ func newProgram(policy *ir.Policy, entrypoint string) (*program, error) {
 	if plan == nil {
 		return nil, fmt.Errorf("no plan %q", entrypoint)
 	}
-	p := &program{plan: plan, calls: map[*ir.CallStmt]callee{}}
-	for _, s := range policy.Static.Strings {
-		p.strings = append(p.strings, ast.StringTerm(s.Value))
-		p.numbers = append(p.numbers, ast.NumberTerm(json.Number(s.Value)))
-	}
-	funcs := map[string]*ir.Func{}
-	if policy.Funcs != nil {
-		for _, f := range policy.Funcs.Funcs {
-			funcs[f.Name] = f
-		}
-	}
-	resolved := map[string]*function{}
-	var walkBlocks func(blocks []*ir.Block, nlocals *int) error
-	resolve := func(name string) (callee, error) {
-		if f, ok := resolved[name]; ok {
-			return callee{fn: f, name: name}, nil
-		}
-		if f, ok := funcs[name]; ok {
-			fn := &function{fn: f, memo: -1}
-			resolved[name] = fn
-			if len(f.Params) == 2 {
-				fn.memo = p.memoized
-				p.memoized++
-			}
-			for _, l := range f.Params {
-				fn.nlocals = max(fn.nlocals, int(l)+1)
-			}
-			fn.nlocals = max(fn.nlocals, int(f.Return)+1)
-			if err := walkBlocks(f.Blocks, &fn.nlocals); err != nil {
-				return callee{}, err
-			}
-			return callee{fn: fn, name: name}, nil
-		}
-		decl, ok := ast.BuiltinMap[name]
-		bi := topdown.GetBuiltin(name)
-		if !ok || bi == nil || decl.Nondeterministic || name == ast.InternalPrint.Name || name == ast.Print.Name {
-			return callee{}, fmt.Errorf("%w: built-in %s", errUnsupported, name)
-		}
-		return callee{builtin: bi, name: name}, nil
-	}
-	walkBlocks = func(blocks []*ir.Block, nlocals *int) error {
-		for _, b := range blocks {
-			for _, s := range b.Stmts {
-				if err := p.check(s, nlocals, resolve, walkBlocks); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if err := walkBlocks(plan.Blocks, &p.nlocals); err != nil {
+	p := &program{plan: plan, link: l}
+	if err := l.blocks(plan.Blocks, &p.nlocals); err != nil {
 		return nil, err
 	}
 	p.nlocals = max(p.nlocals, int(ir.Data)+1, int(ir.Input)+1)
 	return p, nil
 }
 
-// check validates one statement, notes the locals it uses, and resolves its calls.
-func (p *program) check(s ir.Stmt, nlocals *int, resolve func(string) (callee, error), walk func([]*ir.Block, *int) error) error {
+// resolve finds a call's callee, checking a planned function's body the first time.
+func (l *linker) resolve(name string) (callee, error) {
+	if f, ok := l.resolved[name]; ok {
+		return callee{fn: f}, nil
+	}
+	if err, ok := l.failed[name]; ok {
+		return callee{}, err
+	}
+	if f, ok := l.funcs[name]; ok {
+		fn := &function{fn: f, memo: -1}
+		for _, loc := range f.Params {
+			fn.nlocals = max(fn.nlocals, int(loc)+1)
+		}
+		fn.nlocals = max(fn.nlocals, int(f.Return)+1)
+		// Rego has no recursion, so the function cannot be reached again while its
+		// body is checked.
+		if err := l.blocks(f.Blocks, &fn.nlocals); err != nil {
+			l.failed[name] = err
+			return callee{}, err
+		}
+		if len(f.Params) == 2 {
+			fn.memo = l.memoized
+			l.memoized++
+		}
+		l.resolved[name] = fn
+		return callee{fn: fn}, nil
+	}
+	decl, ok := ast.BuiltinMap[name]
+	bi := topdown.GetBuiltin(name)
+	if !ok || bi == nil || decl.Nondeterministic || name == ast.InternalPrint.Name || name == ast.Print.Name {
+		return callee{}, fmt.Errorf("%w: built-in %s", errUnsupported, name)
+	}
+	return callee{builtin: bi}, nil
+}
+
+// blocks checks and links every statement of blocks, noting the locals they use.
+func (l *linker) blocks(blocks []*ir.Block, nlocals *int) error {
+	for _, b := range blocks {
+		for i, s := range b.Stmts {
+			linked, err := l.check(s, nlocals)
+			if err != nil {
+				return err
+			}
+			b.Stmts[i] = linked
+		}
+	}
+	return nil
+}
+
+// check validates one statement and notes the locals it uses; it returns the
+// statement to run in its place (a CallStmt linked to its callee).
+func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 	for _, o := range operands(s) {
 		normalise(o)
 		switch v := o.Value.(type) {
 		case ir.StringIndex:
-			if int(v) < 0 || int(v) >= len(p.strings) {
-				return fmt.Errorf("string constant %d out of range", v)
+			if int(v) < 0 || int(v) >= len(l.strings) {
+				return nil, fmt.Errorf("string constant %d out of range", v)
 			}
 		case ir.Local, ir.Bool:
 		default:
-			return fmt.Errorf("%w: operand %T", errUnsupported, v)
+			return nil, fmt.Errorf("%w: operand %T", errUnsupported, v)
 		}
 	}
 	use := func(ls ...ir.Local) {
@@ -156,20 +185,23 @@ func (p *program) check(s ir.Stmt, nlocals *int, resolve func(string) (callee, e
 	}
 	switch s := s.(type) {
 	case *ir.CallStmt:
-		c, err := resolve(s.Func)
+		c, err := l.resolve(s.Func)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p.calls[s] = c
+		useOp(s.Args...)
+		use(s.Result)
+		return &callStmt{CallStmt: s, callee: c}, nil
+	case *callStmt: // linked for another plan of the policy
 		useOp(s.Args...)
 		use(s.Result)
 	case *ir.BlockStmt:
-		return walk(s.Blocks, nlocals)
+		return s, l.blocks(s.Blocks, nlocals)
 	case *ir.ScanStmt:
 		use(s.Source, s.Key, s.Value)
-		return walk([]*ir.Block{s.Block}, nlocals)
+		return s, l.blocks([]*ir.Block{s.Block}, nlocals)
 	case *ir.NotStmt:
-		return walk([]*ir.Block{s.Block}, nlocals)
+		return s, l.blocks([]*ir.Block{s.Block}, nlocals)
 	case *ir.ReturnLocalStmt:
 		use(s.Source)
 	case *ir.BreakStmt, *ir.NopStmt:
@@ -194,8 +226,8 @@ func (p *program) check(s ir.Stmt, nlocals *int, resolve func(string) (callee, e
 	case *ir.MakeNumberIntStmt:
 		use(s.Target)
 	case *ir.MakeNumberRefStmt:
-		if s.Index < 0 || s.Index >= len(p.numbers) {
-			return fmt.Errorf("number constant %d out of range", s.Index)
+		if s.Index < 0 || s.Index >= len(l.numbers) {
+			return nil, fmt.Errorf("number constant %d out of range", s.Index)
 		}
 		use(s.Target)
 	case *ir.MakeArrayStmt:
@@ -233,14 +265,17 @@ func (p *program) check(s ir.Stmt, nlocals *int, resolve func(string) (callee, e
 	case *ir.ResultSetAddStmt:
 		use(s.Value)
 	default:
-		return fmt.Errorf("%w: %T", errUnsupported, s)
+		return nil, fmt.Errorf("%w: %T", errUnsupported, s)
 	}
-	return nil
+	return s, nil
 }
 
 // operands returns the operands of the statements that have any, to be read and
 // normalised in place.
 func operands(s ir.Stmt) []*ir.Operand {
+	if c, ok := s.(*callStmt); ok {
+		s = c.CallStmt
+	}
 	switch s := s.(type) {
 	case *ir.CallStmt:
 		out := make([]*ir.Operand, len(s.Args))
@@ -315,6 +350,7 @@ type machine struct {
 	result  *ast.Term // what the plan added to its result set
 	stack   []*ast.Term
 	scratch []*ast.Term // a built-in call's operands
+	steps   int         // elements scanned
 }
 
 // errConflict is a rule that produced two values where it may produce one.
@@ -322,17 +358,17 @@ var errConflict = errors.New("conflicting values")
 
 // runProgram evaluates p on input and data and returns the value of the entrypoint,
 // nil if it is undefined.
-func runProgram(ctx context.Context, cancel topdown.Cancel, p *program, input, data ast.Value) (_ ast.Value, err error) {
+func runProgram(ctx context.Context, p *program, input, data ast.Value) (_ ast.Value, err error) {
 	m, _ := p.machines.Get().(*machine)
 	if m == nil {
-		m = &machine{p: p, memo: make([]*ast.Term, p.memoized), memoOK: make([]bool, p.memoized)}
+		m = &machine{p: p, memo: make([]*ast.Term, p.link.memoized), memoOK: make([]bool, p.link.memoized)}
 		m.iter = func(t *ast.Term) error {
 			m.out = t
 			return nil
 		}
 	}
 	m.ctx = ctx
-	m.bctx = topdown.BuiltinContext{Context: ctx, Cancel: cancel}
+	m.bctx = topdown.BuiltinContext{Context: ctx}
 	clear(m.memo)
 	clear(m.memoOK)
 	m.result = nil
@@ -389,7 +425,7 @@ func (m *machine) op(fr []*ast.Term, o ir.Operand) *ast.Term {
 	case ir.Bool:
 		return ast.InternedTerm(bool(v))
 	case ir.StringIndex:
-		return m.p.strings[v]
+		return m.p.link.strings[v]
 	}
 	return nil
 }
@@ -400,7 +436,7 @@ func (m *machine) run(fr []*ast.Term, b *ir.Block) (int, error) {
 		switch s := s.(type) {
 		case *ir.AssignVarStmt:
 			fr[s.Target] = m.op(fr, s.Source)
-		case *ir.CallStmt:
+		case *callStmt:
 			v, err := m.call(fr, s)
 			if err != nil {
 				return 0, err
@@ -493,7 +529,7 @@ func (m *machine) run(fr []*ast.Term, b *ir.Block) (int, error) {
 		case *ir.MakeNumberIntStmt:
 			fr[s.Target] = ast.InternedTerm(int(s.Value))
 		case *ir.MakeNumberRefStmt:
-			fr[s.Target] = m.p.numbers[s.Index]
+			fr[s.Target] = m.p.link.numbers[s.Index]
 		case *ir.AssignIntStmt:
 			fr[s.Target] = ast.InternedTerm(int(s.Value))
 		case *ir.LenStmt:
@@ -561,6 +597,13 @@ func (m *machine) run(fr []*ast.Term, b *ir.Block) (int, error) {
 // fellThrough when the statement after the scan runs next.
 func (m *machine) scan(fr []*ast.Term, s *ir.ScanStmt) (int, error) {
 	step := func(k, v *ast.Term) (stop bool, d int, err error) {
+		// A long scan heeds the end of the evaluation (the webhook's deadline) as
+		// topdown's Cancel would.
+		if m.steps++; m.steps%256 == 0 {
+			if err := m.ctx.Err(); err != nil {
+				return true, 0, err
+			}
+		}
 		fr[s.Key], fr[s.Value] = k, v
 		d, err = m.run(fr, s.Block)
 		switch {
@@ -597,8 +640,8 @@ func (m *machine) scan(fr []*ast.Term, s *ir.ScanStmt) (int, error) {
 }
 
 // call runs a CallStmt: nil is an undefined result.
-func (m *machine) call(fr []*ast.Term, s *ir.CallStmt) (*ast.Term, error) {
-	c := m.p.calls[s]
+func (m *machine) call(fr []*ast.Term, s *callStmt) (*ast.Term, error) {
+	c := s.callee
 	if c.fn != nil {
 		return m.callFunc(c.fn, fr, s.Args)
 	}

@@ -39,14 +39,14 @@ func bothWays(t *testing.T, ev *Evaluator, r Review, name string, seen map[strin
 			continue
 		}
 		planned++
-		got, gotErr := ev.eval(ctx, txn, nil, &pr, ast.NewTerm(review))
+		got, gotErr := ev.eval(ctx, txn, &lazyCancel{}, &pr, ast.NewTerm(review))
 		input := ast.NewObject(
 			ast.Item(ast.InternedTerm("review"), ast.NewTerm(review)),
 			ast.Item(ast.InternedTerm("parameters"), pr.params),
 		)
-		v, vmErr := runProgram(ctx, nil, prog, input, ev.noData)
+		v, vmErr := runProgram(ctx, prog, input, ev.noData)
 		pr.topdownOnly = true
-		want, wantErr := ev.eval(ctx, txn, nil, &pr, ast.NewTerm(review))
+		want, wantErr := ev.eval(ctx, txn, &lazyCancel{}, &pr, ast.NewTerm(review))
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: rule %s:\ninterpreter: %v %v\ntopdown:     %v %v\nreview: %v", name, pr.rule.ID, got, gotErr, want, wantErr, review)
 		}
