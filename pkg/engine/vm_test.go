@@ -315,3 +315,30 @@ func FuzzPlannedMatchesTopdown(f *testing.F) {
 		}
 	})
 }
+
+// TestPlannedConcurrently evaluates the corpus on every core at once, twice over, with
+// planned rules (their machines pooled, their plans shared) and with topdown alone:
+// the outcomes are the same, and -race (make test) sees no shared write.
+func TestPlannedConcurrently(t *testing.T) {
+	ctx := t.Context()
+	var reviews []Review
+	eachCorpusDocument(t, func(_ string, doc []byte) { reviews = append(reviews, reviewsOf(doc)...) })
+	reviews = append(reviews, reviews...)
+	e := plannedEngine(t)
+	ev, err := e.Prepare(ctx, nil, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ev.EvaluateAll(ctx, reviews)
+	plain := *e
+	plain.plans = &plans{}
+	plain.plans.ready.Store(&map[string]*program{})
+	td, err := plain.Prepare(ctx, nil, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := td.EvaluateAll(ctx, reviews)
+	if len(reviews) < 500 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d reviews: the outcomes of planned and topdown evaluation differ", len(reviews))
+	}
+}
