@@ -48,7 +48,7 @@ type Options struct {
 //  1. While the files are read, on every core, each object is converted, the rules
 //     that do not read the inventory are evaluated on it at once (no other object can
 //     change their verdict), and their findings are placed while the document's
-//     position index is alive. What is kept of the object is its identity, its
+//     nodes of its first parse are alive. What is kept of the object is its identity, its
 //     findings, and its value in compact form (engine.Compact), a few hundred bytes;
 //     its source text is read again from its file if the second pass has a finding
 //     to place on it (manifest.Object.ReleaseText).
@@ -226,7 +226,7 @@ type pass struct {
 func (p *pass) keep() bool { return len(p.later) > 0 }
 
 // done lets go what the rest of the run does not need of objects whose first pass is
-// over: their position indexes, and the source text of those the second pass will
+// over: the nodes of their first parse, and the source text of those the second pass will
 // not look at (the others' is read again from its file to place a finding, or copied
 // out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects
 // that share a document (a List's items) are done together.

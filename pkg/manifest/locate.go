@@ -19,15 +19,11 @@ func (o *Object) Locate(path []any) Position {
 	if o.src == nil {
 		return Position{Line: o.Line, Column: o.Column}
 	}
-	if x := o.src.index; x != nil {
-		line, col := x.locate(append(clone(o.root), path...))
-		line, col = fileLine(o.src.data, o.src.firstLine, line, col)
-		return Position{Line: line, Column: col}
-	}
 	return o.locateParsed(path)
 }
 
-// locateParsed places path by parsing the document again and walking its nodes.
+// locateParsed places path by walking the document's nodes: those of the first parse
+// while they are held, else those of parsing it again.
 func (o *Object) locateParsed(path []any) Position {
 	doc := o.src.document()
 	if doc == nil {

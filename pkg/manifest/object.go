@@ -108,12 +108,14 @@ func (o *Object) Release() {
 	o.Value, o.decoded, o.builder = nil, nil, nil
 }
 
-// ReleasePositions lets the object's position index go (for every object of its
-// document): Locate then parses its source text again. A caller that has placed what
-// it could while reading keeps the text alone for the rest of a long run.
+// ReleasePositions lets the nodes of the object's first parse go (for every object of
+// its document): Locate then parses its source text again. A caller that has placed
+// what it could while reading keeps the text alone for the rest of a long run.
 func (o *Object) ReleasePositions() {
-	if o.src != nil {
-		o.src.index = nil
+	if s := o.src; s != nil {
+		s.mu.Lock()
+		s.held = nil
+		s.mu.Unlock()
 	}
 }
 
@@ -122,8 +124,8 @@ func (o *Object) ReleasePositions() {
 // file. Text that cannot be read again (standard input, a pipe, rendered output) is
 // copied out of the buffer its file was read into instead, so that the buffer, with
 // the other documents of the file, can go. A file that has changed since it was read
-// no longer gives positions: Locate then returns the object's own. The position
-// index goes too (ReleasePositions): it places findings in the text.
+// no longer gives positions: Locate then returns the object's own. The nodes of the
+// first parse go too (ReleasePositions).
 func (o *Object) ReleaseText() {
 	s := o.src
 	if s == nil {
@@ -131,7 +133,7 @@ func (o *Object) ReleaseText() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.index = nil
+	s.held = nil
 	switch {
 	case s.data == nil || s.detached:
 	case s.file != "":
@@ -151,8 +153,11 @@ func (o *Object) ReleaseSource() {
 	o.src = nil
 }
 
+// textSeed keys the sums of released texts in this process; set once, read only.
+var textSeed = maphash.MakeSeed()
+
 func textSum(data []byte) uint64 {
-	return maphash.Bytes(pathSeed, data)
+	return maphash.Bytes(textSeed, data)
 }
 
 // text returns the source text, read again from its file if ReleaseText let it go;
@@ -260,14 +265,18 @@ type source struct {
 	offset int
 	size   int
 	sum    uint64
-	// index places findings without parsing again (posindex.go); nil when the document
-	// could not be indexed, and Locate parses it again.
-	index *posIndex
+	// held is the document's nodes from the first parse, kept until ReleasePositions
+	// so that findings are placed without parsing again: the caller places them while
+	// the file is being read, then lets the nodes go.
+	held *yaml.Node
 }
 
 func (s *source) document() *yaml.Node {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.held != nil {
+		return s.held
+	}
 	if n := s.node.Value(); n != nil || s.broken {
 		return n
 	}
@@ -365,11 +374,7 @@ func parseChunk(name string, c chunk, res *fileResult) {
 		before := len(res.objects)
 		collect(name, src, &n, v, res)
 		if len(res.objects) > before {
-			root := &n
-			if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-				root = n.Content[0]
-			}
-			src.index = newPosIndex(root)
+			src.held = &n
 		}
 	}
 }

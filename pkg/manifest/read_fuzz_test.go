@@ -87,10 +87,10 @@ func FuzzRead(f *testing.F) {
 				if pos.Line < 1 || pos.Line > lines || pos.Column < 1 {
 					t.Fatalf("Locate(%v) = %+v, outside the input's %d lines", p, pos, lines)
 				}
-				// The position index must place a path where walking a fresh parse does.
-				if o.src != nil && o.src.index != nil {
-					if parsed := o.locateParsed(p); parsed != pos {
-						t.Fatalf("Locate(%v): index says %+v, the parse %+v", p, pos, parsed)
+				// The nodes of the first parse must place a path where a fresh parse does.
+				if o.src != nil && o.src.held != nil {
+					if parsed := fresh(o).Locate(p); parsed != pos {
+						t.Fatalf("Locate(%v): the first parse says %+v, a fresh one %+v", p, pos, parsed)
 					}
 				}
 			}
