@@ -47,8 +47,8 @@ type Options struct {
 //
 //  1. While the files are read, on every core, each object is converted, the rules
 //     that do not read the inventory are evaluated on it at once (no other object can
-//     change their verdict), and their findings are placed while the document's
-//     nodes of its first parse are alive. What is kept of the object is its identity, its
+//     change their verdict), and their findings are placed while the nodes of the
+//     document's first parse are alive. What is kept of the object is its identity, its
 //     findings, and its value in compact form (engine.Compact), a few hundred bytes;
 //     its source text is read again from its file if the second pass has a finding
 //     to place on it (manifest.Object.ReleaseText).

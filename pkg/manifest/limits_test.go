@@ -102,3 +102,15 @@ func mergeBomb() string {
 func nearBomb(levels int) string {
 	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: near}\n" + strings.TrimPrefix(billionLaughs(levels), "apiVersion: v1\nkind: ConfigMap\n")
 }
+
+// TestReadAllAnySize: the buffer sized from the file's stat holds what is read whatever
+// the size said (a file that grew or shrank since, a /proc file that says 0).
+func TestReadAllAnySize(t *testing.T) {
+	text := strings.Repeat("apiVersion: v1\n", 1000)
+	for _, size := range []int64{-1, 0, 1, 511, int64(len(text)) - 1, int64(len(text)), int64(len(text)) + 1, 1 << 20} {
+		got, err := readAll(strings.NewReader(text), size)
+		if err != nil || string(got) != text {
+			t.Errorf("size %d: read %d bytes, %v; want %d", size, len(got), err, len(text))
+		}
+	}
+}

@@ -226,6 +226,7 @@ func readOne(name string, opts Options) fileResult {
 // a regular file (which can be read again).
 func readLimited(name string, opts Options) (data []byte, regular bool, err error) {
 	var r io.Reader
+	size := int64(-1)
 	if name == StdinName {
 		r = opts.Stdin
 		if r == nil {
@@ -242,10 +243,13 @@ func readLimited(name string, opts Options) (data []byte, regular bool, err erro
 				return nil, false, fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, info.Size(), opts.MaxFileSize)
 			}
 			regular = info.Mode().IsRegular()
+			if regular {
+				size = info.Size()
+			}
 		}
 		r = f
 	}
-	data, err = io.ReadAll(io.LimitReader(r, opts.MaxFileSize+1))
+	data, err = readAll(io.LimitReader(r, opts.MaxFileSize+1), size)
 	if err != nil {
 		return nil, false, fmt.Errorf("read: %w", pathError(err))
 	}
@@ -253,6 +257,31 @@ func readLimited(name string, opts Options) (data []byte, regular bool, err erro
 		return nil, false, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, opts.MaxFileSize)
 	}
 	return data, regular, nil
+}
+
+// readAll is io.ReadAll into a buffer of the file's size, when it is known, as
+// os.ReadFile reads: io.ReadAll grows its buffer from 512 bytes, allocating some
+// twice what it reads (56 MB for the 22 MB of the 10,000-file benchmark corpus).
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	// One byte more than the size, so that a file read whole ends in io.EOF without
+	// growing the buffer; a file that grew meanwhile is read on, as io.ReadAll would.
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 // Parse decodes data as if read from a file called name. It is Read for one in-memory
