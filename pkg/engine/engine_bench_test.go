@@ -50,9 +50,9 @@ func planned(b *testing.B, topdown bool) *Engine {
 		b.Fatal(err)
 	}
 	if topdown {
-		eng.plans = &plans{}
-		eng.plans.ready.Store(&map[string]*program{})
-	} else if err := eng.Plan(b.Context()); err != nil {
+		return withoutPlans(eng)
+	}
+	if err := eng.Plan(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	return eng

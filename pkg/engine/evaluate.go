@@ -85,8 +85,6 @@ type preparedRule struct {
 	// it is replaced whenever the inventory changes. One memo per rule, because
 	// results that read input.parameters hold for this rule's parameters only.
 	memo *atomic.Pointer[memo]
-	// topdownOnly keeps the rule from the interpreter (tests).
-	topdownOnly bool
 }
 
 // resultVar is the variable the rule queries bind their violation set to.
@@ -206,7 +204,7 @@ func (ev *Evaluator) eval(ctx context.Context, txn storage.Transaction, cancel *
 		ast.Item(ast.InternedTerm("review"), review),
 		ast.Item(ast.InternedTerm("parameters"), pr.params),
 	)
-	if prog := ev.engine.plans.program(pr.rule.Package); prog != nil && !pr.topdownOnly {
+	if prog := ev.engine.plans.program(pr.rule.Package); prog != nil {
 		// A rule that fails in the interpreter is evaluated again by topdown below,
 		// whose error is the one reported (vm.go).
 		if v, err := runProgram(ctx, prog, input, ev.noData); err == nil {

@@ -214,8 +214,7 @@ func TestMemoMatchesPlainEvaluation(t *testing.T) {
 		t.Fatal("the embedded rules allow no memo")
 	}
 	// topdown alone, with and without the memo: the interpreter uses no memo.
-	eng.plans = &plans{}
-	eng.plans.ready.Store(&map[string]*program{})
+	eng = withoutPlans(eng)
 	plain := *eng
 	plain.purity = nil
 	reviews, inv := fixtureReviews(t)

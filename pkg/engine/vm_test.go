@@ -18,9 +18,18 @@ import (
 // evaluate each planned rule both ways on every document of the test corpora, as a
 // CREATE, as an UPDATE from a changed copy and as a DELETE, and on fuzzed documents.
 
-// bothWays evaluates every planned rule of ev on r with the interpreter and with
-// topdown, and fails where they disagree.
-func bothWays(t *testing.T, ev *Evaluator, r Review, name string, seen map[string]int) (planned int) {
+// withoutPlans returns a copy of e that leaves every rule to topdown.
+func withoutPlans(e *Engine) *Engine {
+	c := *e
+	c.plans = &plans{}
+	c.plans.ready.Store(&map[string]*program{})
+	return &c
+}
+
+// bothWays evaluates every planned rule of ev on r with the interpreter, and with
+// topdown through td (the same rules and settings, withoutPlans), and fails where they
+// disagree.
+func bothWays(t *testing.T, ev, td *Evaluator, r Review, name string, seen map[string]int) (planned int) {
 	t.Helper()
 	ctx := context.Background()
 	review, err := ev.reviewValue(r)
@@ -33,20 +42,19 @@ func bothWays(t *testing.T, ev *Evaluator, r Review, name string, seen map[strin
 	}
 	defer ev.inv.store.Abort(ctx, txn)
 	for i := range ev.rules {
-		pr := ev.rules[i]
+		pr := &ev.rules[i]
 		prog := ev.engine.plans.program(pr.rule.Package)
 		if prog == nil {
 			continue
 		}
 		planned++
-		got, gotErr := ev.eval(ctx, txn, &lazyCancel{}, &pr, ast.NewTerm(review))
+		got, gotErr := ev.eval(ctx, txn, &lazyCancel{}, pr, ast.NewTerm(review))
 		input := ast.NewObject(
 			ast.Item(ast.InternedTerm("review"), ast.NewTerm(review)),
 			ast.Item(ast.InternedTerm("parameters"), pr.params),
 		)
 		v, vmErr := runProgram(ctx, prog, input, ev.noData)
-		pr.topdownOnly = true
-		want, wantErr := ev.eval(ctx, txn, &lazyCancel{}, &pr, ast.NewTerm(review))
+		want, wantErr := td.eval(ctx, txn, &lazyCancel{}, &td.rules[i], ast.NewTerm(review))
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: rule %s:\ninterpreter: %v %v\ntopdown:     %v %v\nreview: %v", name, pr.rule.ID, got, gotErr, want, wantErr, review)
 		}
@@ -260,11 +268,15 @@ func TestPlannedMatchesTopdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	td, err := withoutPlans(e).Prepare(context.Background(), nil, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	planned, docs := 0, 0
 	seen := map[string]int{}
 	check := func(name string, doc []byte) {
 		for _, r := range reviewsOf(doc) {
-			planned += bothWays(t, ev, r, name, seen)
+			planned += bothWays(t, ev, td, r, name, seen)
 		}
 		docs++
 	}
@@ -309,9 +321,13 @@ func FuzzPlannedMatchesTopdown(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	td, err := withoutPlans(e).Prepare(context.Background(), nil, Settings{})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		for _, r := range reviewsOf(doc) {
-			bothWays(t, ev, r, "fuzzed", nil)
+			bothWays(t, ev, td, r, "fuzzed", nil)
 		}
 	})
 }
@@ -330,10 +346,7 @@ func TestPlannedConcurrently(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := ev.EvaluateAll(ctx, reviews)
-	plain := *e
-	plain.plans = &plans{}
-	plain.plans.ready.Store(&map[string]*program{})
-	td, err := plain.Prepare(ctx, nil, Settings{})
+	td, err := withoutPlans(e).Prepare(ctx, nil, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
