@@ -110,7 +110,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // pass, shows why here.
 func (e *Engine) setLogger(log logr.Logger) {
 	e.log = log
-	e.plans.log = func(err error) { log.Error(err, "the rules are evaluated by topdown alone") }
+	e.plans.log = log
 	if !log.V(1).Enabled() {
 		return
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-logr/logr"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	opacompile "github.com/open-policy-agent/opa/v1/compile"
@@ -34,7 +36,7 @@ type plans struct {
 	once    sync.Once
 	done    chan struct{} // closed when ready is set; made by start
 	ready   atomic.Pointer[map[string]*program]
-	log     func(error)
+	log     logr.Logger // set by Engine.setLogger before any review
 }
 
 // planAfter is how many reviews an engine judges with topdown before it plans its
@@ -70,10 +72,18 @@ func (p *plans) start() <-chan struct{} {
 		go func() {
 			defer close(p.done)
 			// A plan that cannot be made leaves every rule to topdown; it is not an
-			// error in the user's rules, which have compiled.
-			progs, err := planRules(p.modules, p.pkgs)
-			if err != nil && p.log != nil {
-				p.log(err)
+			// error in the user's rules, which have compiled, so it is said at info
+			// level, and at V(1) which rule went where.
+			progs, skipped, err := planRules(p.modules, p.pkgs)
+			if err != nil {
+				p.log.Info("rules not planned: topdown evaluates every rule", "reason", err.Error())
+			}
+			for _, pkg := range p.pkgs {
+				if why, ok := skipped[pkg]; ok {
+					p.log.V(1).Info("rule left to topdown", "package", pkg, "reason", why.Error())
+				} else if progs[pkg] != nil {
+					p.log.V(1).Info("rule planned", "package", pkg)
+				}
 			}
 			if progs == nil {
 				progs = map[string]*program{}
@@ -103,13 +113,13 @@ func planEntrypoint(pkg string) string {
 }
 
 // planRules plans the violation sets of the rule packages pkgs over modules, and
-// returns a program for each package whose plan the interpreter can run. A package
-// missing from the result is evaluated by topdown. An error is a plan that could not be
+// returns a program for each package whose plan the interpreter can run, and why each
+// other one cannot be run there (skipped); those are evaluated by topdown. An error is a plan that could not be
 // made at all (the modules compile, so this is the planner's limit, never the user's
 // mistake): every rule is then evaluated by topdown.
-func planRules(modules map[string]*ast.Module, pkgs []string) (map[string]*program, error) {
+func planRules(modules map[string]*ast.Module, pkgs []string) (progs map[string]*program, skipped map[string]error, err error) {
 	if len(pkgs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	b := &bundle.Bundle{}
 	b.SetRegoVersion(ast.RegoV1)
@@ -129,22 +139,25 @@ func planRules(modules map[string]*ast.Module, pkgs []string) (map[string]*progr
 		WithPruneUnused(true).
 		WithBundle(b)
 	if err := c.Build(context.Background()); err != nil {
-		return nil, fmt.Errorf("plan rules: %w", err)
+		return nil, nil, fmt.Errorf("plan rules: %w", err)
 	}
 	out := c.Bundle()
 	if out == nil || len(out.PlanModules) == 0 {
-		return nil, fmt.Errorf("plan rules: no plan")
+		return nil, nil, errors.New("plan rules: no plan")
 	}
 	var policy ir.Policy
 	if err := json.Unmarshal(out.PlanModules[0].Raw, &policy); err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, nil, fmt.Errorf("read plan: %w", err)
 	}
-	progs := map[string]*program{}
+	progs, skipped = map[string]*program{}, map[string]error{}
 	l := newLinker(&policy)
 	for _, pkg := range pkgs {
-		if p, err := newProgram(&policy, l, planEntrypoint(pkg)); err == nil {
-			progs[pkg] = p
+		p, err := newProgram(&policy, l, planEntrypoint(pkg))
+		if err != nil {
+			skipped[pkg] = err
+			continue
 		}
+		progs[pkg] = p
 	}
-	return progs, nil
+	return progs, skipped, nil
 }

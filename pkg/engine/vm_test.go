@@ -6,7 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -227,13 +232,18 @@ violation contains {"msg": msg, "details": {"path": []}} if {
 // plannedEngine compiles the library with featureRules and plans it.
 func plannedEngine(tb testing.TB) *Engine {
 	tb.Helper()
+	return plannedEngineLogging(tb, logr.Discard())
+}
+
+func plannedEngineLogging(tb testing.TB, log logr.Logger) *Engine {
+	tb.Helper()
 	dir := tb.TempDir()
 	for name, src := range featureRules {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	e, err := New(context.Background(), Options{PolicyDirs: []string{dir}})
+	e, err := New(context.Background(), Options{PolicyDirs: []string{dir}, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -244,9 +254,27 @@ func plannedEngine(tb testing.TB) *Engine {
 }
 
 // TestPlannedRules: the library's rules and the feature rules are run by the
-// interpreter; the rule with "with" and print is left to topdown.
+// interpreter; the rule with "with" and print is left to topdown, and the log says so
+// at V(1), with the reason.
 func TestPlannedRules(t *testing.T) {
-	e := plannedEngine(t)
+	var lines []string
+	var mu sync.Mutex // the plans are made, and logged, in a goroutine of their own
+	e := plannedEngineLogging(t, funcr.New(func(_, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{Verbosity: 1}))
+	mu.Lock()
+	log := strings.Join(lines, "\n")
+	mu.Unlock()
+	for _, want := range []string{
+		`"msg"="rule planned" "package"="drop_net_raw"`,
+		`"msg"="rule left to topdown" "package"="with_rule" "reason"="not supported by the interpreter: `,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %s:\n%s", want, log)
+		}
+	}
 	for _, pkg := range []string{"drop_net_raw", "cidr_base_address", "namespace_scoped_ingress", "feature_rule", "conflict_rule"} {
 		if e.plans.program(pkg) == nil {
 			t.Errorf("%s is not planned", pkg)
