@@ -33,6 +33,10 @@ type Options struct {
 	PolicyDirs []string
 	// Logger receives debug output; the zero value discards.
 	Logger logr.Logger
+	// TopdownOnly has every rule evaluated by OPA's topdown evaluator, never planned
+	// and run by the interpreter (plan.go), for comparing the two: both give the same
+	// verdicts, which tests hold them to.
+	TopdownOnly bool
 	// Preloaded, if set, is the embedded library loaded ahead of New by Preload; New
 	// waits for it instead of loading the library itself. The first New without
 	// PolicyDirs takes its compiled rules; any other compiles its own from its parse.
@@ -70,7 +74,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 				if err != nil {
 					return nil, err
 				}
-				e.setLogger(opts.Logger)
+				e.setOptions(opts)
 				return e, nil
 			}
 		}
@@ -100,8 +104,18 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.setLogger(opts.Logger)
+	e.setOptions(opts)
 	return e, nil
+}
+
+// setOptions applies what opts say of a compiled engine: its logger, and whether the
+// interpreter may run its rules.
+func (e *Engine) setOptions(opts Options) {
+	if opts.TopdownOnly {
+		e.plans = &plans{}
+		e.plans.ready.Store(&map[string]*program{})
+	}
+	e.setLogger(opts.Logger)
 }
 
 // setLogger keeps log and tells it, at V(1), how each rule will be run: the kinds it is

@@ -23,11 +23,11 @@ import (
 // evaluate each planned rule both ways on every document of the test corpora, as a
 // CREATE, as an UPDATE from a changed copy and as a DELETE, and on fuzzed documents.
 
-// withoutPlans returns a copy of e that leaves every rule to topdown.
+// withoutPlans returns a copy of e that leaves every rule to topdown, as
+// Options.TopdownOnly makes one.
 func withoutPlans(e *Engine) *Engine {
 	c := *e
-	c.plans = &plans{}
-	c.plans.ready.Store(&map[string]*program{})
+	c.setOptions(Options{TopdownOnly: true, Logger: e.log})
 	return &c
 }
 

@@ -358,3 +358,57 @@ func convertAtOnce(objects []*manifest.Object, ns string) ([]engine.Review, []en
 	}
 	return reviews, items, nil
 }
+
+// TestInterpreterAsTopdown: a run with the rules planned from the first object (as
+// ward serve runs them, and ward lint after its first reviews) reports exactly what a
+// run with every rule in topdown does, findings, positions, exemptions and errors,
+// on the generated corpus with the inputs and user rules above.
+func TestInterpreterAsTopdown(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	if _, err := gen.Generate(corpus, 300, 5); err != nil {
+		t.Fatal(err)
+	}
+	wardtest.WriteTree(t, corpus, extraFiles)
+	policy := filepath.Join(dir, "policy")
+	wardtest.WriteTree(t, policy, userRules)
+
+	run := func(topdownOnly bool) *report.Result {
+		t.Helper()
+		eng, err := engine.New(t.Context(), engine.Options{PolicyDirs: []string{policy}, TopdownOnly: topdownOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !topdownOnly {
+			if err := eng.Plan(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg, err := config.Load("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cfg.Resolve(eng.Rules(), config.Flags{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(t.Context(), eng, Options{Paths: []string{corpus}, Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	want, got := run(true), run(false)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("planned rules differ from topdown (-topdown +planned):\n%s", diff)
+	}
+	rules := map[string]int{}
+	for _, f := range got.Findings {
+		rules[f.Rule]++
+	}
+	for _, id := range []string{"drop-net-raw", "cidr-base-address", "namespace-scoped-ingress", "first-job", "default-deny"} {
+		if rules[id] == 0 {
+			t.Errorf("no %s finding to compare: %v", id, rules)
+		}
+	}
+}
