@@ -20,7 +20,13 @@ var wantRE = regexp.MustCompile(`^#\s*want:\s*([a-z0-9-]+)(?:\s+x(\d+))?\s*$`)
 
 func newEngine(t testing.TB) (*engine.Engine, *config.Settings) {
 	t.Helper()
-	eng, err := engine.New(t.Context(), engine.Options{})
+	return newEngineWith(t, engine.Options{})
+}
+
+// newEngineWith compiles the rules with opts and resolves the default config for them.
+func newEngineWith(t testing.TB, opts engine.Options) (*engine.Engine, *config.Settings) {
+	t.Helper()
+	eng, err := engine.New(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

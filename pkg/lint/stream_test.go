@@ -375,22 +375,11 @@ func TestInterpreterAsTopdown(t *testing.T) {
 
 	run := func(topdownOnly bool) *report.Result {
 		t.Helper()
-		eng, err := engine.New(t.Context(), engine.Options{PolicyDirs: []string{policy}, TopdownOnly: topdownOnly})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng, s := newEngineWith(t, engine.Options{PolicyDirs: []string{policy}, TopdownOnly: topdownOnly})
 		if !topdownOnly {
 			if err := eng.Plan(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-		}
-		cfg, err := config.Load("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := cfg.Resolve(eng.Rules(), config.Flags{})
-		if err != nil {
-			t.Fatal(err)
 		}
 		res, err := Run(t.Context(), eng, Options{Paths: []string{corpus}, Settings: s})
 		if err != nil {
