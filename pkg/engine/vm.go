@@ -159,28 +159,25 @@ func (l *linker) blocks(blocks []*ir.Block, nlocals *int) error {
 // check validates one statement and notes the locals it uses; it returns the
 // statement to run in its place (a CallStmt linked to its callee).
 func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
-	for _, o := range operands(s) {
-		normalise(o)
-		switch v := o.Value.(type) {
-		case ir.StringIndex:
-			if int(v) < 0 || int(v) >= len(l.strings) {
-				return nil, fmt.Errorf("string constant %d out of range", v)
-			}
-		case ir.Local, ir.Bool:
-		default:
-			return nil, fmt.Errorf("%w: operand %T", errUnsupported, v)
-		}
-	}
 	use := func(ls ...ir.Local) {
 		for _, l := range ls {
 			*nlocals = max(*nlocals, int(l)+1)
 		}
 	}
-	useOp := func(ops ...ir.Operand) {
-		for _, o := range ops {
-			if l, ok := o.Value.(ir.Local); ok {
-				use(l)
+	// Operands first (operands lists them for every statement), then the locals a
+	// statement names outside its operands.
+	for _, o := range operands(s) {
+		normalise(o)
+		switch v := o.Value.(type) {
+		case ir.Local:
+			use(v)
+		case ir.StringIndex:
+			if int(v) < 0 || int(v) >= len(l.strings) {
+				return nil, fmt.Errorf("string constant %d out of range", v)
 			}
+		case ir.Bool:
+		default:
+			return nil, fmt.Errorf("%w: operand %T", errUnsupported, v)
 		}
 	}
 	switch s := s.(type) {
@@ -189,11 +186,9 @@ func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 		if err != nil {
 			return nil, err
 		}
-		useOp(s.Args...)
 		use(s.Result)
 		return &callStmt{CallStmt: s, callee: c}, nil
 	case *callStmt: // linked for another plan of the policy
-		useOp(s.Args...)
 		use(s.Result)
 	case *ir.BlockStmt:
 		return s, l.blocks(s.Blocks, nlocals)
@@ -202,22 +197,28 @@ func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 		return s, l.blocks([]*ir.Block{s.Block}, nlocals)
 	case *ir.NotStmt:
 		return s, l.blocks([]*ir.Block{s.Block}, nlocals)
+	case *ir.MakeNumberRefStmt:
+		if s.Index < 0 || s.Index >= len(l.numbers) {
+			return nil, fmt.Errorf("number constant %d out of range", s.Index)
+		}
+		use(s.Target)
 	case *ir.ReturnLocalStmt:
 		use(s.Source)
-	case *ir.BreakStmt, *ir.NopStmt:
+	case *ir.IsDefinedStmt:
+		use(s.Source)
+	case *ir.IsUndefinedStmt:
+		use(s.Source)
+	case *ir.ResultSetAddStmt:
+		use(s.Value)
 	case *ir.DotStmt:
-		useOp(s.Source, s.Key)
 		use(s.Target)
 	case *ir.LenStmt:
-		useOp(s.Source)
 		use(s.Target)
 	case *ir.AssignIntStmt:
 		use(s.Target)
 	case *ir.AssignVarStmt:
-		useOp(s.Source)
 		use(s.Target)
 	case *ir.AssignVarOnceStmt:
-		useOp(s.Source)
 		use(s.Target)
 	case *ir.ResetLocalStmt:
 		use(s.Target)
@@ -225,45 +226,21 @@ func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 		use(s.Target)
 	case *ir.MakeNumberIntStmt:
 		use(s.Target)
-	case *ir.MakeNumberRefStmt:
-		if s.Index < 0 || s.Index >= len(l.numbers) {
-			return nil, fmt.Errorf("number constant %d out of range", s.Index)
-		}
-		use(s.Target)
 	case *ir.MakeArrayStmt:
 		use(s.Target)
 	case *ir.MakeObjectStmt:
 		use(s.Target)
 	case *ir.MakeSetStmt:
 		use(s.Target)
-	case *ir.EqualStmt:
-		useOp(s.A, s.B)
-	case *ir.NotEqualStmt:
-		useOp(s.A, s.B)
-	case *ir.IsArrayStmt:
-		useOp(s.Source)
-	case *ir.IsObjectStmt:
-		useOp(s.Source)
-	case *ir.IsSetStmt:
-		useOp(s.Source)
-	case *ir.IsDefinedStmt:
-		use(s.Source)
-	case *ir.IsUndefinedStmt:
-		use(s.Source)
 	case *ir.ArrayAppendStmt:
-		useOp(s.Value)
 		use(s.Array)
 	case *ir.ObjectInsertStmt:
-		useOp(s.Key, s.Value)
 		use(s.Object)
 	case *ir.ObjectInsertOnceStmt:
-		useOp(s.Key, s.Value)
 		use(s.Object)
 	case *ir.SetAddStmt:
-		useOp(s.Value)
 		use(s.Set)
-	case *ir.ResultSetAddStmt:
-		use(s.Value)
+	case *ir.EqualStmt, *ir.NotEqualStmt, *ir.IsArrayStmt, *ir.IsObjectStmt, *ir.IsSetStmt, *ir.BreakStmt, *ir.NopStmt:
 	default:
 		return nil, fmt.Errorf("%w: %T", errUnsupported, s)
 	}

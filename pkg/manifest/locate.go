@@ -14,17 +14,12 @@ type Position struct {
 // Locate returns the position of the deepest element of path (an object path of string
 // keys and int indexes, as rules report it) that exists in the object's source text. A
 // path through an alias stops at the alias, the place in this object's text that holds
-// the value.
+// the value. It walks the document's nodes: those of the first parse while they are
+// held (until ReleasePositions), else those of parsing its text again.
 func (o *Object) Locate(path []any) Position {
 	if o.src == nil {
 		return Position{Line: o.Line, Column: o.Column}
 	}
-	return o.locateParsed(path)
-}
-
-// locateParsed places path by walking the document's nodes: those of the first parse
-// while they are held, else those of parsing it again.
-func (o *Object) locateParsed(path []any) Position {
 	doc := o.src.document()
 	if doc == nil {
 		return Position{Line: o.Line, Column: o.Column}
