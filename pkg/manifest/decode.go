@@ -342,7 +342,7 @@ func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
 		case scalarBool:
 			return strconv.FormatBool(s.b), nil
 		case scalarNumber:
-			return keyNumber(n, s.text), nil
+			return keyNumber(n.Value, s.text), nil
 		}
 		return "", errAt(n, "unsupported map key null (keys must be strings, numbers or booleans)")
 	}
@@ -361,13 +361,15 @@ func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
 	case bool:
 		return strconv.FormatBool(k), nil
 	case json.Number:
-		return keyNumber(n, string(k)), nil
+		return keyNumber(n.Value, string(k)), nil
 	}
 	return "", errAt(n, "unsupported map key %s (keys must be strings, numbers or booleans)", describe(v))
 }
 
-func keyNumber(n *yaml.Node, num string) string {
-	raw := resolvedNumber(n)
+// keyNumber is the key sigs.k8s.io/yaml makes of a number key written as text, whose
+// JSON form is num.
+func keyNumber(text, num string) string {
+	raw := resolvedNumber(text)
 	switch x := raw.(type) {
 	case int64:
 		return strconv.FormatInt(x, 10)
@@ -440,7 +442,7 @@ func resolveScalar(n *yaml.Node) (scalarValue, error) {
 		if quoted {
 			return str, nil
 		}
-		return resolvePlain(n)
+		return resolvePlainAt(n)
 	}
 	tag := n.Tag
 	switch tag {
@@ -458,7 +460,7 @@ func resolveScalar(n *yaml.Node) (scalarValue, error) {
 		}
 		return scalarValue{kind: scalarString, text: string(b)}, nil
 	case tagBool, tagInt, tagFloat, tagNull:
-		v, err := resolvePlain(n)
+		v, err := resolvePlainAt(n)
 		if err != nil {
 			return scalarValue{}, err
 		}
@@ -479,7 +481,7 @@ func kindTag(n *yaml.Node, v scalarValue) string {
 	case scalarBool:
 		return tagBool
 	case scalarNumber:
-		if _, ok := resolvedNumber(n).(float64); ok {
+		if _, ok := resolvedNumber(n.Value).(float64); ok {
 			return tagFloat
 		}
 		return tagInt
@@ -512,8 +514,18 @@ var nonFinite = map[string]bool{
 // hits when it converts such a document to JSON.
 var errNonFinite = errors.New("unsupported value: NaN or infinity cannot be represented in JSON")
 
-func resolvePlain(n *yaml.Node) (scalarValue, error) {
-	in := n.Value
+// resolvePlainAt resolves the untagged plain scalar n; an error is placed at n.
+func resolvePlainAt(n *yaml.Node) (scalarValue, error) {
+	v, err := resolvePlain(n.Value)
+	if err != nil {
+		return v, errAt(n, "%v", err)
+	}
+	return v, nil
+}
+
+// resolvePlain resolves the text of an untagged plain scalar as yaml.v2 does, then
+// converts it as sigs.k8s.io/yaml does.
+func resolvePlain(in string) (scalarValue, error) {
 	if in == "" {
 		return scalarValue{}, nil
 	}
@@ -521,9 +533,9 @@ func resolvePlain(n *yaml.Node) (scalarValue, error) {
 	switch c := in[0]; {
 	case c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9'):
 		if nonFinite[in] {
-			return scalarValue{}, errAt(n, "%v", errNonFinite)
+			return scalarValue{}, errNonFinite
 		}
-		switch x := resolvedNumber(n).(type) {
+		switch x := resolvedNumber(in).(type) {
 		case int64:
 			return scalarValue{kind: scalarNumber, text: strconv.FormatInt(x, 10)}, nil
 		case uint64:
@@ -531,7 +543,7 @@ func resolvePlain(n *yaml.Node) (scalarValue, error) {
 		case float64:
 			b, err := json.Marshal(x)
 			if err != nil {
-				return scalarValue{}, errAt(n, "%v", errNonFinite)
+				return scalarValue{}, errNonFinite
 			}
 			return scalarValue{kind: scalarNumber, text: string(b)}, nil
 		}
@@ -544,10 +556,9 @@ func resolvePlain(n *yaml.Node) (scalarValue, error) {
 	return str, nil
 }
 
-// resolvedNumber returns the int64, uint64 or float64 yaml.v2 makes of a plain scalar, or
-// nil when it is not a number (a string or a timestamp).
-func resolvedNumber(n *yaml.Node) any {
-	in := n.Value
+// resolvedNumber returns the int64, uint64 or float64 yaml.v2 makes of the plain scalar
+// in, or nil when it is not a number (a string or a timestamp).
+func resolvedNumber(in string) any {
 	if in == "" {
 		return nil
 	}

@@ -20,6 +20,15 @@ func (o *Object) Locate(path []any) Position {
 	if o.src == nil {
 		return Position{Line: o.Line, Column: o.Column}
 	}
+	if o.src.fast {
+		rec := o.src.fastPositions()
+		if rec == nil {
+			return Position{Line: o.Line, Column: o.Column}
+		}
+		e := rec[locateEntry(rec, append(clone(o.root), path...))]
+		line, col := fileLine(o.src.data, o.src.firstLine, int(e.line), int(e.col))
+		return Position{Line: line, Column: col}
+	}
 	doc := o.src.document()
 	if doc == nil {
 		return Position{Line: o.Line, Column: o.Column}
@@ -62,6 +71,46 @@ func walk(n *yaml.Node, path []any) *yaml.Node {
 		default:
 			return at
 		}
+	}
+	return at
+}
+
+// locateEntry is walk over the positions the fast path recorded: the index of the entry
+// of the deepest element of path that exists.
+func locateEntry(rec []posEntry, path []any) int {
+	at := 0
+	for _, p := range path {
+		cur := rec[at]
+		next := -1
+		switch cur.kind {
+		case posMapping:
+			key, ok := keyString(p)
+			if !ok {
+				return at
+			}
+			for c := at + 1; c < int(cur.end); c = int(rec[c].end) {
+				if rec[c].key == key {
+					next = c
+					break
+				}
+			}
+		case posSequence:
+			idx, ok := p.(int)
+			if !ok || idx < 0 {
+				return at
+			}
+			c := at + 1
+			for ; idx > 0 && c < int(cur.end); idx-- {
+				c = int(rec[c].end)
+			}
+			if c < int(cur.end) {
+				next = c
+			}
+		}
+		if next < 0 {
+			return at
+		}
+		at = next
 	}
 	return at
 }

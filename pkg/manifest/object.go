@@ -114,7 +114,7 @@ func (o *Object) Release() {
 func (o *Object) ReleasePositions() {
 	if s := o.src; s != nil {
 		s.mu.Lock()
-		s.held = nil
+		s.held, s.positions = nil, nil
 		s.mu.Unlock()
 	}
 }
@@ -133,7 +133,7 @@ func (o *Object) ReleaseText() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.held = nil
+	s.held, s.positions = nil, nil
 	switch {
 	case s.data == nil || s.detached:
 	case s.file != "":
@@ -269,6 +269,39 @@ type source struct {
 	// so that findings are placed without parsing again: the caller places them while
 	// the file is being read, then lets the nodes go.
 	held *yaml.Node
+	// fast: the document was read by the fast path (fastDecode), whose positions are
+	// in positions until ReleasePositions, and read again by it when needed after.
+	fast      bool
+	positions []posEntry
+	reread    weak.Pointer[[]posEntry] // positions read again, held weakly as node
+}
+
+// fastPositions returns the positions of a document the fast path read: those of the
+// first reading while they are held, else those of reading its text again; nil if that
+// fails (the file has changed).
+func (s *source) fastPositions() []posEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.positions != nil {
+		return s.positions
+	}
+	if p := s.reread.Value(); p != nil || s.broken {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	data := s.text()
+	if data == nil {
+		return nil
+	}
+	_, rec, ok := fastDecode(data, MapBuilder{}, &stacks{}, true)
+	if !ok {
+		s.broken = true
+		return nil
+	}
+	s.reread = weak.Make(&rec)
+	return rec
 }
 
 func (s *source) document() *yaml.Node {
@@ -345,6 +378,15 @@ func parseChunk(name string, c chunk, res *fileResult) {
 		col := i - bytes.LastIndexByte(c.data[:i], '\n')
 		res.errs = append(res.errs, &Error{File: name, Line: line, Err: fmt.Errorf("%w: invalid UTF-8 byte 0x%02x at column %d", ErrNotText, c.data[i], col)})
 		return
+	}
+	if v, rec, ok := fastDecode(c.data, res.builder, &res.stacks, true); ok {
+		if b := res.builder; !isListDocument(b, v) && isObject(b, v) {
+			src := &source{data: c.data, firstLine: c.firstLine, offset: c.offset, fast: true, positions: rec}
+			line, col := fileLine(c.data, c.firstLine, int(rec[0].line), int(rec[0].col))
+			res.objects = append(res.objects, newObject(name, line, col, v, b, src))
+			return
+		}
+		// Lists, ARM templates and what is no object are placed on yaml.v3's nodes.
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	for i := 0; ; i++ {
