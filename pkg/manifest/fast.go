@@ -66,7 +66,8 @@ func fastDecode(data []byte, b Builder, st *stacks, record bool) (v any, rec []p
 	if !fastText(data) {
 		return nil, nil, false
 	}
-	p := fastParser{data: data, line: 1, b: b, st: st, record: record}
+	// The document node counts against the limit, as it does for the decoder.
+	p := fastParser{data: data, line: 1, b: b, st: st, record: record, values: 1}
 	if record {
 		p.rec = make([]posEntry, 0, bytes.Count(data, []byte{'\n'})+8)
 	}
@@ -167,7 +168,8 @@ func (p *fastParser) rest(j, e int) bool {
 	return k >= e || (p.data[k] == '#' && k > j)
 }
 
-// count counts a node against the document's limit.
+// count counts a node against the document's limit (maxValues), as the decoder counts
+// them: the document, every mapping, sequence and scalar, and every key.
 func (p *fastParser) count() bool {
 	p.values++
 	return p.values <= maxValues
@@ -198,7 +200,7 @@ func (p *fastParser) close(i int, kind uint8) {
 // mapping reads the block mapping whose first key is at off, on the current line, and
 // whose keys are indent spaces in.
 func (p *fastParser) mapping(indent, off, depth int) (any, bool) {
-	if depth > fastMaxDepth {
+	if depth > fastMaxDepth || !p.count() {
 		return nil, false
 	}
 	f := frame{base: len(p.st.keys)}

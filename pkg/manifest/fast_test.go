@@ -253,3 +253,30 @@ func FuzzFastDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFastDecodeCountsAsDecoder: the fast path counts a document's values as the
+// decoder does, so a document just over the limit goes to yaml.v3, which refuses it,
+// and one at the limit is read by both.
+func TestFastDecodeCountsAsDecoder(t *testing.T) {
+	// A document node, a mapping, and 2 per entry.
+	doc := func(entries int) []byte {
+		var b bytes.Buffer
+		for i := range entries {
+			fmt.Fprintf(&b, "k%d: v\n", i)
+		}
+		return b.Bytes()
+	}
+	at := (maxValues - 2) / 2
+	if _, _, ok := fastDecode(doc(at), MapBuilder{}, &stacks{}, false); !ok {
+		t.Errorf("the fast path declines a document of %d values", 2+2*at)
+	}
+	if _, err := decodeChunk(doc(at)); err != nil {
+		t.Errorf("the decoder refuses a document of %d values: %v", 2+2*at, err)
+	}
+	if _, _, ok := fastDecode(doc(at+1), MapBuilder{}, &stacks{}, false); ok {
+		t.Errorf("the fast path reads a document of %d values", 2+2*(at+1))
+	}
+	if _, err := decodeChunk(doc(at + 1)); err == nil {
+		t.Errorf("the decoder reads a document of %d values", 2+2*(at+1))
+	}
+}
