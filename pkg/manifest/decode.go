@@ -199,21 +199,26 @@ func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 	return nil, errAt(n, "unknown YAML node kind %d", n.Kind)
 }
 
-// build hands a resolved scalar to the builder.
+// build hands the resolved scalar of node n to the builder.
 func (d *decoder) build(n *yaml.Node, s scalarValue) (any, error) {
+	v, err := buildScalar(d.b, s)
+	if err != nil {
+		return nil, errAt(n, "%v", err)
+	}
+	return v, nil
+}
+
+// buildScalar hands a resolved scalar to b; only a number can fail.
+func buildScalar(b Builder, s scalarValue) (any, error) {
 	switch s.kind {
 	case scalarNull:
-		return d.b.Null(), nil
+		return b.Null(), nil
 	case scalarBool:
-		return d.b.Bool(s.b), nil
+		return b.Bool(s.b), nil
 	case scalarNumber:
-		v, err := d.b.Number(s.text)
-		if err != nil {
-			return nil, errAt(n, "%v", err)
-		}
-		return v, nil
+		return b.Number(s.text)
 	}
-	return d.b.String(s.text), nil
+	return b.String(s.text), nil
 }
 
 // scalar resolves the scalar node n.

@@ -493,16 +493,8 @@ func (p *fastParser) plain(text string) (any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	switch s.kind {
-	case scalarNull:
-		return p.b.Null(), true
-	case scalarBool:
-		return p.b.Bool(s.b), true
-	case scalarNumber:
-		v, err := p.b.Number(s.text)
-		return v, err == nil
-	}
-	return p.b.String(s.text), true
+	v, err := buildScalar(p.b, s)
+	return v, err == nil
 }
 
 // quoted reads the single- or double-quoted scalar at i, which must end before e; j is
@@ -551,31 +543,21 @@ func (p *fastParser) unquoted(buf []byte, start, j int) []byte {
 	return append(make([]byte, 0, 2*(j-start)+16), p.data[start:j]...)
 }
 
+// simpleEscapes are the one-character escapes of double-quoted scalars the fast path
+// reads, and what each stands for ("\/" is not among them: yaml.v3 refuses it).
+var simpleEscapes = map[byte]byte{
+	'0': 0, 'a': '\a', 'b': '\b', 't': '\t', 'n': '\n', 'v': '\v', 'f': '\f', 'r': '\r', 'e': 0x1b,
+	' ': ' ', '"': '"', '\\': '\\',
+}
+
 // unescape appends the character of the double-quoted escape that starts esc (after
 // its backslash) to buf; n is the length of the escape, 0 if the fast path does not
 // read it (yaml.v3 then decodes it, or says what is wrong with it).
 func unescape(buf, esc []byte) (out []byte, n int) {
+	if c, ok := simpleEscapes[esc[0]]; ok {
+		return append(buf, c), 1
+	}
 	switch esc[0] {
-	case '0':
-		return append(buf, 0), 1
-	case 'a':
-		return append(buf, '\a'), 1
-	case 'b':
-		return append(buf, '\b'), 1
-	case 't':
-		return append(buf, '\t'), 1
-	case 'n':
-		return append(buf, '\n'), 1
-	case 'v':
-		return append(buf, '\v'), 1
-	case 'f':
-		return append(buf, '\f'), 1
-	case 'r':
-		return append(buf, '\r'), 1
-	case 'e':
-		return append(buf, 0x1b), 1
-	case ' ', '"', '\\': // not "/": yaml.v3 refuses it
-		return append(buf, esc[0]), 1
 	case 'x', 'u', 'U':
 		w := 2
 		switch esc[0] {
