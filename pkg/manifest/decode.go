@@ -81,41 +81,49 @@ type frame struct {
 // Kubernetes objects, a few to a dozen keys, comparing strings beats a map.
 const frameScan = 16
 
-func (d *decoder) find(f *frame, key string) int {
+// find returns the index of key among the entries of frame f, -1 if it has none.
+func (s *stacks) find(f *frame, key string) int {
 	if f.index != nil {
 		if i, ok := f.index[key]; ok {
 			return i
 		}
 		return -1
 	}
-	for i := f.base; i < len(d.keys); i++ {
-		if d.keys[i] == key {
+	for i := f.base; i < len(s.keys); i++ {
+		if s.keys[i] == key {
 			return i
 		}
 	}
 	return -1
 }
 
-func (d *decoder) add(f *frame, key string, v any, kn *yaml.Node) {
-	d.keys = append(d.keys, key)
-	d.vals = append(d.vals, v)
-	d.knode = append(d.knode, kn)
-	switch n := len(d.keys) - f.base; {
+// add adds an entry to frame f; kn is the explicit key that wrote it (nil for none).
+func (s *stacks) add(f *frame, key string, v any, kn *yaml.Node) {
+	s.keys = append(s.keys, key)
+	s.vals = append(s.vals, v)
+	s.knode = append(s.knode, kn)
+	switch n := len(s.keys) - f.base; {
 	case f.index != nil:
-		f.index[key] = len(d.keys) - 1
+		f.index[key] = len(s.keys) - 1
 	case n > frameScan:
 		f.index = make(map[string]int, 2*n)
-		for i := f.base; i < len(d.keys); i++ {
-			f.index[d.keys[i]] = i
+		for i := f.base; i < len(s.keys); i++ {
+			f.index[s.keys[i]] = i
 		}
 	}
 }
 
 // pop drops the entries of the frame at base, letting their values go.
-func (d *decoder) pop(base int) {
-	clear(d.vals[base:])
-	clear(d.knode[base:])
-	d.keys, d.vals, d.knode = d.keys[:base], d.vals[:base], d.knode[:base]
+func (s *stacks) pop(base int) {
+	clear(s.vals[base:])
+	clear(s.knode[base:])
+	s.keys, s.vals, s.knode = s.keys[:base], s.vals[:base], s.knode[:base]
+}
+
+// popItems drops the sequence items from base on, letting them go.
+func (s *stacks) popItems(base int) {
+	clear(s.items[base:])
+	s.items = s.items[:base]
 }
 
 // enter counts node n against the document's limits.
@@ -186,8 +194,7 @@ func (d *decoder) decode(n *yaml.Node, depth int) (any, error) {
 				err = errAt(n, "%v", err)
 			}
 		}
-		clear(d.items[base:])
-		d.items = d.items[:base]
+		d.popItems(base)
 		return v, err
 	case yaml.ScalarNode:
 		s, err := d.scalar(n)
@@ -341,13 +348,8 @@ func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		switch s.kind {
-		case scalarString:
-			return s.text, nil
-		case scalarBool:
-			return strconv.FormatBool(s.b), nil
-		case scalarNumber:
-			return keyNumber(n.Value, s.text), nil
+		if k, ok := scalarKey(s, n.Value); ok {
+			return k, nil
 		}
 		return "", errAt(n, "unsupported map key null (keys must be strings, numbers or booleans)")
 	}
@@ -369,6 +371,20 @@ func (d *decoder) key(n *yaml.Node, depth int) (string, error) {
 		return keyNumber(n.Value, string(k)), nil
 	}
 	return "", errAt(n, "unsupported map key %s (keys must be strings, numbers or booleans)", describe(v))
+}
+
+// scalarKey is the key sigs.k8s.io/yaml makes of the resolved scalar s, written as text;
+// false for null, which cannot be a key.
+func scalarKey(s scalarValue, text string) (string, bool) {
+	switch s.kind {
+	case scalarString:
+		return s.text, true
+	case scalarBool:
+		return strconv.FormatBool(s.b), true
+	case scalarNumber:
+		return keyNumber(text, s.text), true
+	}
+	return "", false
 }
 
 // keyNumber is the key sigs.k8s.io/yaml makes of a number key written as text, whose

@@ -114,9 +114,8 @@ func fastText(data []byte) bool {
 
 // reset empties the stacks after a document, also one given up on halfway.
 func (p *fastParser) reset() {
-	clear(p.st.vals)
-	clear(p.st.items)
-	p.st.keys, p.st.vals, p.st.items = p.st.keys[:0], p.st.vals[:0], p.st.items[:0]
+	p.st.pop(0)
+	p.st.popItems(0)
 }
 
 // eol returns the index of the end of the line that holds i.
@@ -211,15 +210,14 @@ func (p *fastParser) mapping(indent, off, depth int) (any, bool) {
 		v, err = p.b.Mapping(p.st.keys[f.base:], p.st.vals[f.base:])
 		ok = err == nil
 	}
-	clear(p.st.vals[f.base:])
-	p.st.keys, p.st.vals = p.st.keys[:f.base], p.st.vals[:f.base]
+	p.st.pop(f.base)
 	return v, ok
 }
 
 func (p *fastParser) entries(indent, off, depth int, f *frame) bool {
 	for {
 		key, after, isKey, ok := p.scanKey(off)
-		if !ok || !isKey || p.find(f, key) >= 0 || !p.count() {
+		if !ok || !isKey || p.st.find(f, key) >= 0 || !p.count() {
 			// Not a key (a multi-line scalar, or an error), or a duplicate key, which
 			// yaml.v3's path reports.
 			return false
@@ -230,7 +228,7 @@ func (p *fastParser) entries(indent, off, depth int, f *frame) bool {
 			return false
 		}
 		p.close(e, kind)
-		p.add(f, key, v)
+		p.st.add(f, key, v, nil)
 		if !p.skipBlank() {
 			return true
 		}
@@ -242,35 +240,6 @@ func (p *fastParser) entries(indent, off, depth int, f *frame) bool {
 			return false
 		default:
 			off = p.pos + m
-		}
-	}
-}
-
-func (p *fastParser) find(f *frame, key string) int {
-	if f.index != nil {
-		if i, ok := f.index[key]; ok {
-			return i
-		}
-		return -1
-	}
-	for i := f.base; i < len(p.st.keys); i++ {
-		if p.st.keys[i] == key {
-			return i
-		}
-	}
-	return -1
-}
-
-func (p *fastParser) add(f *frame, key string, v any) {
-	p.st.keys = append(p.st.keys, key)
-	p.st.vals = append(p.st.vals, v)
-	switch n := len(p.st.keys) - f.base; {
-	case f.index != nil:
-		f.index[key] = len(p.st.keys) - 1
-	case n > frameScan:
-		f.index = make(map[string]int, 2*n)
-		for i := f.base; i < len(p.st.keys); i++ {
-			f.index[p.st.keys[i]] = i
 		}
 	}
 }
@@ -322,8 +291,7 @@ func (p *fastParser) sequence(indent, depth int) (any, uint8, bool) {
 		v, err = p.b.Sequence(p.st.items[base:])
 		ok = err == nil
 	}
-	clear(p.st.items[base:])
-	p.st.items = p.st.items[:base]
+	p.st.popItems(base)
 	return v, posSequence, ok
 }
 
@@ -412,22 +380,11 @@ func (p *fastParser) scanKey(i int) (key string, after int, isKey, ok bool) {
 				continue
 			}
 			text := string(p.data[i:j])
-			if strings.HasSuffix(text, " ") || len(text) > fastMaxKey || text == "<<" {
+			if strings.HasSuffix(text, " ") {
 				return "", 0, false, false
 			}
-			s, err := resolvePlain(text)
-			if err != nil {
-				return "", 0, false, false
-			}
-			switch s.kind {
-			case scalarString:
-				return s.text, j + 1, true, true
-			case scalarBool:
-				return strconv.FormatBool(s.b), j + 1, true, true
-			case scalarNumber:
-				return keyNumber(text, s.text), j + 1, true, true
-			}
-			return "", 0, false, false // a null key: an error yaml.v3's path reports
+			key, ok := plainKey(text)
+			return key, j + 1, ok, ok
 		case '#':
 			if p.data[j-1] == ' ' {
 				return "", 0, false, true
@@ -593,10 +550,7 @@ func (p *fastParser) flow(i, e, depth int) (v any, kind uint8, j int, ok bool) {
 
 func (p *fastParser) flowSequence(i, e, depth int) (any, int, bool) {
 	base := len(p.st.items)
-	defer func() {
-		clear(p.st.items[base:])
-		p.st.items = p.st.items[:base]
-	}()
+	defer p.st.popItems(base)
 	j := p.spaces(i + 1)
 	if j < e && p.data[j] == ']' {
 		v, err := p.b.Sequence(nil)
@@ -630,10 +584,7 @@ func (p *fastParser) flowSequence(i, e, depth int) (any, int, bool) {
 
 func (p *fastParser) flowMapping(i, e, depth int) (any, int, bool) {
 	f := frame{base: len(p.st.keys)}
-	defer func() {
-		clear(p.st.vals[f.base:])
-		p.st.keys, p.st.vals = p.st.keys[:f.base], p.st.vals[:f.base]
-	}()
+	defer p.st.pop(f.base)
 	j := p.spaces(i + 1)
 	if j < e && p.data[j] == '}' {
 		v, err := p.b.Mapping(nil, nil)
@@ -641,7 +592,7 @@ func (p *fastParser) flowMapping(i, e, depth int) (any, int, bool) {
 	}
 	for j < e {
 		key, k, ok := p.flowKey(j, e)
-		if !ok || p.find(&f, key) >= 0 || !p.count() {
+		if !ok || p.st.find(&f, key) >= 0 || !p.count() {
 			return nil, 0, false
 		}
 		at := p.open(key, j)
@@ -653,7 +604,7 @@ func (p *fastParser) flowMapping(i, e, depth int) (any, int, bool) {
 			return nil, 0, false
 		}
 		p.close(at, kind)
-		p.add(&f, key, v)
+		p.st.add(&f, key, v, nil)
 		if j = p.spaces(k); j >= e {
 			break
 		}
@@ -675,7 +626,6 @@ func (p *fastParser) flowMapping(i, e, depth int) (any, int, bool) {
 // flowKey reads a key of a flow mapping and the ": " after it; k is the index after the
 // ":".
 func (p *fastParser) flowKey(j, e int) (key string, k int, ok bool) {
-	var text string
 	switch p.data[j] {
 	case '"', '\'':
 		s, k, ok := p.quoted(j, e)
@@ -691,23 +641,21 @@ func (p *fastParser) flowKey(j, e int) (key string, k int, ok bool) {
 	if !ok || end >= e || p.data[end] != ':' || end+1 >= e || p.data[end+1] != ' ' {
 		return "", 0, false
 	}
-	text = strings.TrimRight(string(p.data[j:end]), " ")
+	key, ok = plainKey(strings.TrimRight(string(p.data[j:end]), " "))
+	return key, end + 1, ok
+}
+
+// plainKey is the key the plain scalar text makes; false for what the fast path leaves
+// to yaml.v3: a merge key, a key too long for yaml.v3, a null key (an error).
+func plainKey(text string) (string, bool) {
 	if text == "" || text == "<<" || len(text) > fastMaxKey {
-		return "", 0, false
+		return "", false
 	}
 	s, err := resolvePlain(text)
 	if err != nil {
-		return "", 0, false
+		return "", false
 	}
-	switch s.kind {
-	case scalarString:
-		return s.text, end + 1, true
-	case scalarBool:
-		return strconv.FormatBool(s.b), end + 1, true
-	case scalarNumber:
-		return keyNumber(text, s.text), end + 1, true
-	}
-	return "", 0, false
+	return scalarKey(s, text)
 }
 
 // flowNode reads one entry of a flow collection at j; k is the index after it.
