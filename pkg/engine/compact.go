@@ -58,6 +58,26 @@ func (c Compact) Value() (*Value, error) {
 	return &Value{value: v, kind: c.kind, ignore: c.ignore}, nil
 }
 
+// Project decodes the part of c that p observes (Projection): an object observed
+// by some keys keeps those alone, each projected in turn; everything else is decoded
+// whole. The rest is skipped over, never built. A nil p observes nothing, and gives an
+// empty object.
+func (c Compact) Project(p *Projection) (*Value, error) {
+	d := compactDecoder{data: c.data}
+	var v ast.Value = ast.NewObject()
+	if p != nil {
+		t, err := d.project(0, p)
+		if err != nil {
+			return nil, fmt.Errorf("decode compact %s: at byte %d: %w", c.kind, d.at, err)
+		}
+		if d.at != len(d.data) {
+			return nil, fmt.Errorf("decode compact %s: %d bytes after the value", c.kind, len(d.data)-d.at)
+		}
+		v = t.Value
+	}
+	return &Value{value: v, kind: c.kind, ignore: c.ignore}, nil
+}
+
 // The encoding: a tag byte, then for scalars their text and for composites their
 // length and elements, lengths as unsigned varints.
 const (
@@ -476,4 +496,76 @@ func appendJSONString(buf []byte, s string) ([]byte, error) {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"'), nil
+}
+
+// project decodes the next value as p observes it (Compact.Project).
+func (d *compactDecoder) project(depth int, p *Projection) (*ast.Term, error) {
+	if p.whole || d.at >= len(d.data) || d.data[d.at] != tagObject {
+		return d.term(depth)
+	}
+	d.at++
+	n, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	var items [][2]*ast.Term
+	for range n {
+		k, err := d.term(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		var sub *Projection
+		if s, ok := k.Value.(ast.String); ok {
+			sub = p.keys[string(s)]
+		}
+		if sub == nil {
+			if err := d.skip(depth + 1); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, err := d.project(depth+1, sub)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, [2]*ast.Term{k, v})
+	}
+	return d.newTerm(ast.NewObject(items...)), nil
+}
+
+// skip moves past the next value without decoding it.
+func (d *compactDecoder) skip(depth int) error {
+	tag, err := d.tag(depth)
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case tagNull, tagFalse, tagTrue:
+	case tagNumber, tagString:
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		d.at += n
+	case tagWord:
+		if _, err := d.word(); err != nil {
+			return err
+		}
+	case tagArray, tagSet, tagObject:
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		if tag == tagObject {
+			n *= 2
+		}
+		for range n {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("bad tag %d", tag)
+	}
+	return nil
 }

@@ -77,6 +77,42 @@ func TestCompactRoundTrip(t *testing.T) {
 	t.Logf("%d objects, %d bytes compact (%d per object)", len(objects), size, size/len(objects))
 }
 
+// testProjections are projections of objects for Compact.Project's tests: nothing, the
+// type alone, default-deny's, keys at several depths, keys into values that are not
+// objects, and the whole.
+var testProjections = []*Projection{
+	nil,
+	{},
+	{keys: map[string]*Projection{"apiVersion": wholeProjection, "kind": wholeProjection, "metadata": {keys: map[string]*Projection{"namespace": wholeProjection}}}},
+	{keys: map[string]*Projection{"kind": {}, "spec": {keys: map[string]*Projection{"template": {keys: map[string]*Projection{"spec": {}}}, "replicas": wholeProjection}}}},
+	{keys: map[string]*Projection{"kind": {keys: map[string]*Projection{"x": wholeProjection}}, "metadata": {keys: map[string]*Projection{"labels": wholeProjection, "name": {}}}}},
+	wholeProjection,
+}
+
+// TestCompactProject: the projection of every object of the test corpora, decoded
+// from its compact form, is the projection of its value.
+func TestCompactProject(t *testing.T) {
+	for _, o := range corpusObjects(t) {
+		v, err := NewValue(o.Value)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", o.File, o.Line, err)
+		}
+		c, err := v.Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range testProjections {
+			got, err := c.Project(p)
+			if err != nil {
+				t.Fatalf("%s:%d: project %s: %v", o.File, o.Line, p, err)
+			}
+			if want := projectValue(v.value, p); got.value.Compare(want) != 0 || got.kind != v.kind || len(got.ignore) != len(v.ignore) {
+				t.Fatalf("%s:%d: project %s:\n got %v\nwant %v", o.File, o.Line, p, got.value, want)
+			}
+		}
+	}
+}
+
 // TestCompactValues covers what objects seldom hold: sets, non-string keys, empty
 // composites, numbers as written.
 func TestCompactValues(t *testing.T) {
@@ -121,8 +157,17 @@ func FuzzCompact(f *testing.F) {
 			if _, err := c.Value(); err != nil {
 				t.Fatalf("re-encoded %v does not decode: %v", v, err)
 			}
+			for _, p := range testProjections {
+				got, err := (Compact{data: b}).Project(p)
+				if want := projectValue(v, p); err != nil || got.value.Compare(want) != 0 {
+					t.Fatalf("project %s of %v: got %v %v, want %v", p, v, got, err, want)
+				}
+			}
 		}
 		_, _ = (Compact{data: b}).appendJSON(nil) // an error or JSON, never a panic
+		for _, p := range testProjections {
+			_, _ = (Compact{data: b}).Project(p) // an error or a value, never a panic
+		}
 		var x any
 		if json.Unmarshal(b, &x) != nil {
 			return

@@ -162,13 +162,15 @@ func compile(modules map[string]*ast.Module, libraryOnly bool) (*Engine, error) 
 	}
 	p, reads := analyseRules(compiler)
 	e := &Engine{compiler: compiler, registry: reg, purity: p, kinds: dispatch(compiler, reg), readsInventory: inventoryRules(compiler, reg, reads)}
-	var planned []string
+	var planned, inventory []string
 	for _, id := range reg.IDs() {
 		if rule, _ := reg.Get(id); !e.ReadsInventory(id) {
 			planned = append(planned, rule.Package)
+		} else {
+			inventory = append(inventory, rule.Package)
 		}
 	}
-	e.plans = &plans{modules: modules, pkgs: planned}
+	e.plans = &plans{modules: modules, pkgs: planned, inventory: inventory}
 	return e, nil
 }
 

@@ -32,11 +32,15 @@ import (
 type plans struct {
 	modules map[string]*ast.Module // read only, shared with the compiler
 	pkgs    []string               // the rule packages to plan
-	reviews atomic.Int64           // reviews judged so far
-	once    sync.Once
-	done    chan struct{} // closed when ready is set; made by start
-	ready   atomic.Pointer[map[string]*program]
-	log     logr.Logger // set by Engine.setLogger before any review
+	// inventory are the rule packages left to topdown because they read the inventory:
+	// their plans are not run, but tell what they observe of a review (observed).
+	inventory []string
+	reviews   atomic.Int64 // reviews judged so far
+	once      sync.Once
+	done      chan struct{} // closed when ready and observed are set; made by start
+	ready     atomic.Pointer[map[string]*program]
+	observed  atomic.Pointer[Projection]
+	log       logr.Logger // set by Engine.setLogger before any review
 }
 
 // planAfter is how many reviews an engine judges with topdown before it plans its
@@ -89,9 +93,39 @@ func (p *plans) start() <-chan struct{} {
 				progs = map[string]*program{}
 			}
 			p.ready.Store(&progs)
+			p.observed.Store(p.observe())
 		}()
 	})
 	return p.done
+}
+
+// observe finds what the rules that read the inventory observe of the object of a
+// review without an old object or user info (ward lint's): the whole object when that
+// cannot be known.
+func (p *plans) observe() *Projection {
+	if len(p.inventory) == 0 {
+		return wholeProjection
+	}
+	in, err := projectRules(p.modules, p.inventory, lintAbsent...)
+	if err != nil {
+		p.log.V(1).Info("what the inventory rules read of an object is not known: they get all of it", "reason", err.Error())
+		return wholeProjection
+	}
+	return in.At("review", "object")
+}
+
+// lintAbsent are the parts of input that ward lint's reviews never have.
+var lintAbsent = [][]string{{"review", "oldObject"}, {"review", "userInfo"}}
+
+// ObservedObject returns what the rules that read the inventory can observe of the
+// object of a review without an old object or user info (ward lint's second pass): a
+// value projected to it (Compact.Project) gets the verdicts the whole object gets. It
+// is the whole object until the plans are ready (Plan).
+func (e *Engine) ObservedObject() *Projection {
+	if p := e.plans.observed.Load(); p != nil {
+		return p
+	}
+	return wholeProjection
 }
 
 // Plan plans the rules the interpreter can run and waits for the plans, or for the end
@@ -121,6 +155,25 @@ func planRules(modules map[string]*ast.Module, pkgs []string) (progs map[string]
 	if len(pkgs) == 0 {
 		return nil, nil, nil
 	}
+	policy, err := planPolicy(modules, pkgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	progs, skipped = map[string]*program{}, map[string]error{}
+	l := newLinker(policy)
+	for _, pkg := range pkgs {
+		p, err := newProgram(policy, l, planEntrypoint(pkg))
+		if err != nil {
+			skipped[pkg] = err
+			continue
+		}
+		progs[pkg] = p
+	}
+	return progs, skipped, nil
+}
+
+// planPolicy plans the violation sets of the rule packages pkgs over modules, as IR.
+func planPolicy(modules map[string]*ast.Module, pkgs []string) (*ir.Policy, error) {
 	b := &bundle.Bundle{}
 	b.SetRegoVersion(ast.RegoV1)
 	b.Manifest.Init()
@@ -139,25 +192,15 @@ func planRules(modules map[string]*ast.Module, pkgs []string) (progs map[string]
 		WithPruneUnused(true).
 		WithBundle(b)
 	if err := c.Build(context.Background()); err != nil {
-		return nil, nil, fmt.Errorf("plan rules: %w", err)
+		return nil, fmt.Errorf("plan rules: %w", err)
 	}
 	out := c.Bundle()
 	if out == nil || len(out.PlanModules) == 0 {
-		return nil, nil, errors.New("plan rules: no plan")
+		return nil, errors.New("plan rules: no plan")
 	}
 	var policy ir.Policy
 	if err := json.Unmarshal(out.PlanModules[0].Raw, &policy); err != nil {
-		return nil, nil, fmt.Errorf("read plan: %w", err)
+		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	progs, skipped = map[string]*program{}, map[string]error{}
-	l := newLinker(&policy)
-	for _, pkg := range pkgs {
-		p, err := newProgram(&policy, l, planEntrypoint(pkg))
-		if err != nil {
-			skipped[pkg] = err
-			continue
-		}
-		progs[pkg] = p
-	}
-	return progs, skipped, nil
+	return &policy, nil
 }

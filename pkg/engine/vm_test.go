@@ -309,24 +309,7 @@ func TestPlannedMatchesTopdown(t *testing.T) {
 		docs++
 	}
 	eachCorpusDocument(t, check)
-	// The benchmark's corpus: every variant of capabilities, CIDRs and peers it makes.
-	dir := t.TempDir()
-	if _, err := gen.Generate(dir, 300, 11); err != nil {
-		t.Fatal(err)
-	}
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for i, doc := range manifest.Documents(data) {
-			check(fmt.Sprintf("%s#%d", p, i), doc)
-		}
-		return nil
-	})
+	eachGeneratedDocument(t, 300, check)
 	if planned == 0 || docs < 50 {
 		t.Fatalf("%d evaluations of planned rules over %d documents: the corpora or the plans are missing", planned, docs)
 	}
@@ -381,5 +364,31 @@ func TestPlannedConcurrently(t *testing.T) {
 	want := td.EvaluateAll(ctx, reviews)
 	if len(reviews) < 500 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d reviews: the outcomes of planned and topdown evaluation differ", len(reviews))
+	}
+}
+
+// eachGeneratedDocument calls fn on every document of files files of the benchmark's
+// corpus: every variant of capabilities, CIDRs and peers it makes.
+func eachGeneratedDocument(tb testing.TB, files int, fn func(name string, doc []byte)) {
+	tb.Helper()
+	dir := tb.TempDir()
+	if _, err := gen.Generate(dir, files, 11); err != nil {
+		tb.Fatal(err)
+	}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, doc := range manifest.Documents(data) {
+			fn(fmt.Sprintf("%s#%d", p, i), doc)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -177,6 +177,15 @@ func TestTwoPassesAsAtOnce(t *testing.T) {
 			t.Fatalf("ReadsInventory(%s) = %v", id, !reads)
 		}
 	}
+	// With the plans made, the second pass builds the objects it evaluates projected
+	// to what the inventory rules observe (engine.Engine.ObservedObject), as a long
+	// run does; the comparison holds that to the whole objects' verdicts.
+	if err := eng.Plan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := eng.ObservedObject().String(), `{"apiVersion": *, "kind": *, "metadata": {"namespace": *}}`; got != want {
+		t.Fatalf("the inventory rules observe %s of an object, want %s", got, want)
+	}
 	settings := func(t *testing.T, disable []string, edit func(*config.Settings)) *config.Settings {
 		t.Helper()
 		cfg, err := config.Load("")
