@@ -99,19 +99,19 @@ func (p *plans) start() <-chan struct{} {
 	return p.done
 }
 
-// observe finds what the rules that read the inventory observe of the object of a
-// review without an old object or user info (ward lint's): the whole object when that
-// cannot be known.
+// observe finds what the rules that read the inventory observe of the input of a
+// review without an old object or user info (ward lint's): all of it when that cannot
+// be known.
 func (p *plans) observe() *Projection {
 	if len(p.inventory) == 0 {
 		return wholeProjection
 	}
 	in, err := projectRules(p.modules, p.inventory, lintAbsent...)
 	if err != nil {
-		p.log.V(1).Info("what the inventory rules read of an object is not known: they get all of it", "reason", err.Error())
+		p.log.V(1).Info("what the inventory rules read of a review is not known: they get all of it", "reason", err.Error())
 		return wholeProjection
 	}
-	return in.At("review", "object")
+	return in
 }
 
 // lintAbsent are the parts of input that ward lint's reviews never have.
@@ -122,6 +122,12 @@ var lintAbsent = [][]string{{"review", "oldObject"}, {"review", "userInfo"}}
 // value projected to it (Compact.Project) gets the verdicts the whole object gets. It
 // is the whole object until the plans are ready (Plan).
 func (e *Engine) ObservedObject() *Projection {
+	return e.observedInput().At("review", "object")
+}
+
+// observedInput is what the rules that read the inventory observe of the input of a
+// review without an old object or user info: all of it until the plans are ready.
+func (e *Engine) observedInput() *Projection {
 	if p := e.plans.observed.Load(); p != nil {
 		return p
 	}

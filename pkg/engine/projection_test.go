@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,27 +16,6 @@ import (
 
 	"github.com/wardsec/ward/pkg/manifest"
 )
-
-// projectValue is Compact.Project on a value: the part of v that p observes.
-func projectValue(v ast.Value, p *Projection) ast.Value {
-	switch {
-	case p == nil:
-		return ast.NewObject()
-	case p.whole:
-		return v
-	}
-	obj, ok := v.(ast.Object)
-	if !ok {
-		return v
-	}
-	out := ast.NewObject()
-	obj.Foreach(func(k, x *ast.Term) {
-		if s, ok := k.Value.(ast.String); ok && p.keys[string(s)] != nil {
-			out.Insert(k, ast.NewTerm(projectValue(x.Value, p.keys[string(s)])))
-		}
-	})
-	return out
-}
 
 // projectionCases are rules written to use input each way the analysis tells apart,
 // with what it must find that they observe (of ward lint's reviews, with no oldObject
@@ -341,4 +322,42 @@ func evalOne(ctx context.Context, ev *Evaluator, review ast.Value) ([]Violation,
 	}
 	defer ev.inv.store.Abort(ctx, txn)
 	return ev.eval(ctx, txn, &lazyCancel{}, &ev.rules[0], ast.NewTerm(review))
+}
+
+// TestSharedOutcomes: reviews alike in what default-deny observes share one outcome;
+// a namespace, a kind or an exemption of their own does not.
+func TestSharedOutcomes(t *testing.T) {
+	ctx := t.Context()
+	e := plannedEngine(t)
+	ev, err := e.Prepare(ctx, nil, Settings{Enabled: []string{"default-deny"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := ev.SharedOutcomes()
+	review := func(ns, kind, name string, replicas int, annotations map[string]any) Review {
+		v, err := NewValue(map[string]any{
+			"apiVersion": "apps/v1", "kind": kind,
+			"metadata": map[string]any{"name": name, "namespace": ns, "annotations": annotations},
+			"spec":     map[string]any{"replicas": replicas},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Review{Operation: OperationCreate, Kind: GroupVersionKind{Group: "apps", Version: "v1", Kind: kind}, Namespace: ns, Name: name, Value: v}
+	}
+	for _, r := range []Review{
+		review("a", "Deployment", "one", 1, nil),
+		review("a", "Deployment", "two", 3, nil), // alike
+		review("b", "Deployment", "one", 1, nil),
+		review("a", "StatefulSet", "one", 1, nil),
+		review("a", "Deployment", "three", 1, map[string]any{"ignore.ward.dev/default-deny": "test"}),
+	} {
+		got, want := shared.Evaluate(ctx, r), ev.Evaluate(ctx, r)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s %s/%s: shared %+v, alone %+v", r.Kind.Kind, r.Namespace, r.Name, got, want)
+		}
+	}
+	if len(shared.outcomes) != 4 {
+		t.Errorf("%d outcomes kept, want 4: %v", len(shared.outcomes), slices.Collect(maps.Keys(shared.outcomes)))
+	}
 }

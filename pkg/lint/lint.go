@@ -345,6 +345,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 		_ = p.eng.Plan(p.ctx) // an error is ctx's end, which the evaluations report
 	}
 	observed := p.eng.ObservedObject()
+	shared := ev.SharedOutcomes()
 	var firsts, rest []*checked
 	seen := map[string]bool{}
 	for _, c := range todo {
@@ -356,7 +357,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 		firsts = append(firsts, c)
 	}
 	for _, list := range [][]*checked{firsts, rest} {
-		parallel.For(len(list), func(i int) { p.evaluateLater(ev, list[i], observed) })
+		parallel.For(len(list), func(i int) { p.evaluateLater(shared, list[i], observed) })
 	}
 }
 
@@ -364,7 +365,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 // and so evaluate each on a projection of it (evaluateInventoryRules).
 const projectAfter = 2048
 
-func (p *pass) evaluateLater(ev *engine.Evaluator, c *checked, observed *engine.Projection) {
+func (p *pass) evaluateLater(ev *engine.SharedOutcomes, c *checked, observed *engine.Projection) {
 	var v *engine.Value
 	var err error
 	if observed.Whole() {
