@@ -30,8 +30,8 @@ import (
 //   - anything else (compared, counted, scanned, put into a value, given to any other
 //     built-in, a key that is not constant): it is kept whole, and so is everything in it.
 //
-// It overestimates, never under: a local holds the union of everything that may reach it,
-// and a use of it is a use of each. A plan it does not understand (with, dynamic calls,
+// It overestimates, never under: after a block, or where calls of a function meet, a
+// local holds everything that may reach it there, and a use of it is a use of each. A plan it does not understand (with, dynamic calls,
 // a statement it does not know) observes all of input. TestProjectionKeepsVerdicts holds
 // every rule of the library to the same verdicts on projected and whole objects.
 
@@ -558,7 +558,7 @@ func projectRules(modules map[string]*ast.Module, pkgs []string, absent ...[]str
 // Safe for concurrent use; two reviews alike evaluated at once are both evaluated.
 type SharedOutcomes struct {
 	ev       *Evaluator
-	review   *Projection
+	review   *Projection // what the rules observe of a review, as the engine knew it
 	mu       sync.Mutex
 	outcomes map[string]Outcome
 }
@@ -568,6 +568,10 @@ type SharedOutcomes struct {
 func (ev *Evaluator) SharedOutcomes() *SharedOutcomes {
 	return &SharedOutcomes{ev: ev, review: ev.engine.observedInput().At("review"), outcomes: map[string]Outcome{}}
 }
+
+// Object is what the rules observe of a review's object: its projection
+// (Compact.Project) gets the outcome the whole object gets.
+func (s *SharedOutcomes) Object() *Projection { return s.review.At("object") }
 
 // Evaluate is Evaluator.Evaluate, with the outcome of an earlier review alike. The
 // outcome's slices are shared between reviews: the caller copies what it changes.

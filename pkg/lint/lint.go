@@ -337,14 +337,15 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	// does it hold a deny-all policy), and the engine's memo shares that answer across
 	// the namespace's objects once one evaluation has it. Two evaluations of one
 	// namespace at the same time would both build it from the compact inventory.
-	// Each object is built again with only what these rules can observe of it
-	// (engine.Engine.ObservedObject): for default-deny, its apiVersion, kind and
-	// namespace. Working that out takes about as long as building a thousand objects
-	// whole, so a run with fewer does without it unless it is known already.
+	//
+	// Each object is built again with only what these rules can observe of it, and
+	// objects alike in that are judged once (engine.SharedOutcomes): for default-deny,
+	// its apiVersion, kind and namespace. Working that out takes about as long as
+	// building a thousand objects whole, so a run with fewer does without it unless it
+	// is known already.
 	if len(todo) >= projectAfter {
 		_ = p.eng.Plan(p.ctx) // an error is ctx's end, which the evaluations report
 	}
-	observed := p.eng.ObservedObject()
 	shared := ev.SharedOutcomes()
 	var firsts, rest []*checked
 	seen := map[string]bool{}
@@ -357,7 +358,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 		firsts = append(firsts, c)
 	}
 	for _, list := range [][]*checked{firsts, rest} {
-		parallel.For(len(list), func(i int) { p.evaluateLater(shared, list[i], observed) })
+		parallel.For(len(list), func(i int) { p.evaluateLater(shared, list[i]) })
 	}
 }
 
@@ -365,14 +366,8 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 // and so evaluate each on a projection of it (evaluateInventoryRules).
 const projectAfter = 2048
 
-func (p *pass) evaluateLater(ev *engine.SharedOutcomes, c *checked, observed *engine.Projection) {
-	var v *engine.Value
-	var err error
-	if observed.Whole() {
-		v, err = c.value.Value()
-	} else {
-		v, err = c.value.Project(observed)
-	}
+func (p *pass) evaluateLater(ev *engine.SharedOutcomes, c *checked) {
+	v, err := c.value.Project(ev.Object())
 	if err != nil {
 		c.errors = append(c.errors, engine.RuleError{RuleID: "*", Err: err})
 		return
