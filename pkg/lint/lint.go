@@ -48,10 +48,11 @@ type Options struct {
 //  1. While the files are read, on every core, each object is converted, the rules
 //     that do not read the inventory are evaluated on it at once (no other object can
 //     change their verdict), and their findings are placed while the nodes of the
-//     document's first parse are alive. What is kept of the object is its identity, its
-//     findings, and its value in compact form (engine.Compact), a few hundred bytes;
-//     its source text is read again from its file if the second pass has a finding
-//     to place on it (manifest.Object.ReleaseText).
+//     document's first parse are alive. What is kept of the object is its identity and
+//     its findings, encoded in a record that shares one string with those of its
+//     file's objects (record.go), and its value in compact form (engine.Compact), a few
+//     hundred bytes; its source text is read again from its file if the second pass
+//     has a finding to place on it (manifest.Object.ReleaseText).
 //  2. data.inventory is built from the compact values when a rule reads it
 //     (engine.NewCompactInventory), and the rules that read it are evaluated on the
 //     objects of the kinds they look at, each value built again from its compact form.
@@ -129,58 +130,106 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	// order, across objects), then place what the second pass found.
 	var violations, exempted engine.Dedup
 	byRule := func(a, b placed) int { return order[a.v.RuleID] - order[b.v.RuleID] }
-	for _, c := range checks {
-		slices.SortStableFunc(c.violations, byRule)
-		slices.SortStableFunc(c.exempted, byRule)
-		slices.SortStableFunc(c.errors, func(a, b engine.RuleError) int { return order[a.RuleID] - order[b.RuleID] })
-		c.violations = slices.DeleteFunc(c.violations, func(x placed) bool { return !violations.Keep(x.v) })
-		c.exempted = slices.DeleteFunc(c.exempted, func(x placed) bool { return !exempted.Keep(x.v) })
+	outcomes := make([]merged, len(checks))
+	for i, c := range checks {
+		m := c.merge()
+		slices.SortStableFunc(m.violations, byRule)
+		slices.SortStableFunc(m.exempted, byRule)
+		slices.SortStableFunc(m.errors, func(a, b engine.RuleError) int { return order[a.RuleID] - order[b.RuleID] })
+		m.violations = slices.DeleteFunc(m.violations, func(x placed) bool { return !violations.Keep(x.v) })
+		m.exempted = slices.DeleteFunc(m.exempted, func(x placed) bool { return !exempted.Keep(x.v) })
+		outcomes[i] = m
 	}
 	parallel.For(len(checks), func(i int) {
-		c := checks[i]
-		for _, list := range [][]placed{c.violations, c.exempted} {
+		m := outcomes[i]
+		for _, list := range [][]placed{m.violations, m.exempted} {
 			for j := range list {
 				if !list[j].located {
-					list[j].locate(c.obj)
+					list[j].locate(checks[i].at)
 				}
 			}
 		}
 	})
 
-	for _, c := range checks {
-		check := report.Check{File: c.obj.File, Line: c.obj.Line, Object: objectOf(c.obj, c.namespace)}
+	for i, c := range checks {
+		m, object := outcomes[i], c.object()
+		check := report.Check{File: c.file, Line: c.line, Object: object}
 		if !c.excluded {
 			check.Rules = es.Enabled
 		}
 		res.Checks = append(res.Checks, check)
-		for _, x := range c.violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, c.obj, c.namespace, x))
+		for _, x := range m.violations {
+			res.Findings = append(res.Findings, finding(opts.Settings, c.file, object, x))
 		}
-		for _, x := range c.exempted {
-			f := finding(opts.Settings, c.obj, c.namespace, x)
+		for _, x := range m.exempted {
+			f := finding(opts.Settings, c.file, object, x)
 			f.Reason = x.v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}
-		for _, e := range c.errors {
-			res.Errors = append(res.Errors, report.InputError{File: c.obj.File, Line: c.obj.Line, Message: e.Error()})
+		for _, e := range m.errors {
+			res.Errors = append(res.Errors, report.InputError{File: c.file, Line: c.line, Message: e.Error()})
 		}
 	}
 	res.Sort()
 	return res, nil
 }
 
-// checked is what a run keeps of one object between the two passes.
+// checked is what a run keeps of one object between the two passes: no
+// manifest.Object, whose value and strings are let go, but the object's record
+// (record.go) and what places the findings of the second pass on it.
 type checked struct {
-	obj       *manifest.Object // released: identity and source text
-	namespace string           // resolved
-	value     engine.Compact   // when a rule reads the inventory
+	// record holds the object's identity and the findings of the first pass.
+	record string
+	file   string // as manifest.Object's
+	line   int
+	// at places findings on the object; its source text is held (or can be read
+	// again) only if the second pass may have findings on it.
+	at    manifest.Locator
+	value engine.Compact // when a rule reads the inventory
+	arm   bool
 	// excluded: the namespace is excluded, nothing runs on the object.
-	excluded   bool
-	violations []placed
-	exempted   []placed
-	errors     []engine.RuleError
+	excluded bool
+	errors   []engine.RuleError
+	// later is the outcome of the second pass, if it ran on the object.
+	later *engine.Outcome
 	// err is a failure to convert the object, which ends the run.
 	err error
+}
+
+func (c *checked) identity() identity {
+	r := recordReader{s: c.record}
+	return r.identity()
+}
+
+// object is the object as the report names it.
+func (c *checked) object() report.Object {
+	id := c.identity()
+	return report.Object{APIVersion: id.APIVersion, Kind: id.Kind, Namespace: id.namespace, Name: id.Name}
+}
+
+// merged is the outcome of both passes on one object.
+type merged struct {
+	violations, exempted []placed
+	errors               []engine.RuleError
+}
+
+// merge reads the findings of the first pass back and adds those of the second.
+func (c *checked) merge() merged {
+	r := recordReader{s: c.record}
+	r.identity()
+	var m merged
+	m.violations, m.exempted = r.findings()
+	m.errors = c.errors
+	if l := c.later; l != nil {
+		for _, v := range l.Violations {
+			m.violations = append(m.violations, placed{v: v})
+		}
+		for _, v := range l.Exempted {
+			m.exempted = append(m.exempted, placed{v: v})
+		}
+		m.errors = append(m.errors, l.Errors...)
+	}
+	return m
 }
 
 // placed is a finding and, once known, its position.
@@ -191,22 +240,22 @@ type placed struct {
 	located bool
 }
 
-// locate places the finding on o and keeps its path as text: a long run holds the
-// findings of its first pass to the end, and the text is what the report needs.
-func (x *placed) locate(o *manifest.Object) {
-	x.pos = o.Locate(x.v.Path)
+// locate places the finding and keeps its path as text, as a record does.
+func (x *placed) locate(at manifest.Locator) {
+	x.pos = at.Locate(x.v.Path)
 	x.path = engine.PathString(x.v.Path)
 	x.v.Path = nil
 	x.located = true
 }
 
 func (c *checked) item() engine.CompactItem {
-	name := c.obj.Name()
+	id := c.identity()
+	name := id.Name
 	if name == "" {
 		// Objects with generateName only still count (a Job created by a script).
-		name = fmt.Sprintf("%s:%d", c.obj.File, c.obj.Line)
+		name = fmt.Sprintf("%s:%d", c.file, c.line)
 	}
-	return engine.CompactItem{Namespace: c.namespace, APIVersion: c.obj.APIVersion(), Kind: c.obj.Kind(), Name: name, Value: c.value}
+	return engine.CompactItem{Namespace: id.namespace, APIVersion: id.APIVersion, Kind: id.Kind, Name: name, Value: c.value}
 }
 
 // pass is the first pass: reading, converting, and evaluating the rules that do not
@@ -225,20 +274,34 @@ type pass struct {
 // are kept.
 func (p *pass) keep() bool { return len(p.later) > 0 }
 
-// done lets go what the rest of the run does not need of objects whose first pass is
-// over: the nodes of their first parse, and the source text of those the second pass will
-// not look at (the others' is read again from its file to place a finding, or copied
-// out of its file's buffer where it cannot be: manifest.Object.ReleaseText). Objects
-// that share a document (a List's items) are done together.
-func (p *pass) done(checks []*checked, lint bool) {
-	for _, c := range checks {
-		c.obj.ReleasePositions()
-		if lint && p.keep() && !c.excluded && p.eng.Admits(p.later, c.obj.Kind()) {
-			c.obj.ReleaseText()
-		} else {
-			c.obj.ReleaseSource()
-		}
+// checkFile checks the objects of one file (or one rendered object), makes their
+// records parts of one string, and lets go what the rest of the run does not need of
+// them: the nodes of their first parse, and the source text of those the second pass
+// will not look at (the others' is read again from its file to place a finding, or
+// copied out of its file's buffer where it cannot be: manifest.Object.ReleaseText).
+// Objects that share a document (a List's items) are done together.
+func (p *pass) checkFile(objects []*manifest.Object, lint bool) []checked {
+	out := make([]checked, len(objects))
+	ends := make([]int, len(objects))
+	b := make([]byte, 0, 512*len(objects)) // copied into records; most fit
+	for j, o := range objects {
+		b = p.check(&out[j], b, o, lint)
+		ends[j] = len(b)
 	}
+	records := string(b)
+	start := 0
+	for j, o := range objects {
+		c := &out[j]
+		c.record, start = records[start:ends[j]], ends[j]
+		o.ReleasePositions()
+		if lint && p.keep() && !c.excluded && p.eng.Admits(p.later, o.Kind()) {
+			o.ReleaseText()
+		} else {
+			o.ReleaseSource()
+		}
+		c.at = o.Locator()
+	}
+	return out
 }
 
 // read reads paths and, with opts.Kustomize, renders the kustomizations among them,
@@ -252,28 +315,32 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 		// Decode straight into the values the rules read.
 		mo.Builder = engine.Builder{}
 	}
-	var perFile [][]*checked
+	var perFile [][]checked
 	var mu sync.Mutex
 	mo.OnFile = func(i int, objects []*manifest.Object) {
-		out := make([]*checked, len(objects))
-		for j, o := range objects {
-			out[j] = p.check(o, lint)
-		}
-		p.done(out, lint)
+		out := p.checkFile(objects, lint)
 		mu.Lock()
 		defer mu.Unlock()
 		if i >= len(perFile) {
-			perFile = append(perFile, make([][]*checked, i+1-len(perFile))...)
+			perFile = append(perFile, make([][]checked, i+1-len(perFile))...)
 		}
 		perFile[i] = out
 	}
 	set := manifest.Read(p.ctx, paths, mo)
-	checks := slices.Concat(perFile...)
+	n := 0
+	for _, out := range perFile {
+		n += len(out)
+	}
+	checks := make([]*checked, 0, n)
+	for _, out := range perFile {
+		for j := range out {
+			checks = append(checks, &out[j])
+		}
+	}
 	if len(set.Kustomizations) > 0 {
 		k := kustomize.RenderWith(p.ctx, set.Kustomizations, mo.Builder)
 		rendered := make([]*checked, len(k.Objects))
-		parallel.For(len(k.Objects), func(i int) { rendered[i] = p.check(k.Objects[i], lint) })
-		p.done(rendered, lint)
+		parallel.For(len(k.Objects), func(i int) { rendered[i] = &p.checkFile(k.Objects[i:i+1], lint)[0] })
 		checks = append(checks, rendered...)
 		set.Errors = append(set.Errors, k.Errors...)
 		set.Files += k.Files
@@ -281,44 +348,34 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 	return set, checks
 }
 
-// check converts one object, evaluates the first pass's rules on it (lint) and places
-// their findings, keeps its compact value if the inventory needs it, and lets the
-// decoded value go.
-func (p *pass) check(o *manifest.Object, lint bool) *checked {
-	r := engine.ReviewOf(objectID(o), p.ns, o.ARM)
-	c := &checked{obj: o, namespace: r.Namespace}
+// check converts one object into c, evaluates the first pass's rules on it (lint),
+// appends its record to b with their findings placed, keeps its compact value if the
+// inventory needs it, and lets the decoded value go.
+func (p *pass) check(c *checked, b []byte, o *manifest.Object, lint bool) []byte {
+	id := objectID(o)
+	r := engine.ReviewOf(id, p.ns, o.ARM)
+	c.file, c.line, c.arm = o.File, o.Line, o.ARM
+	b = appendRecord(b, identity{ObjectID: id, namespace: r.Namespace})
 	defer o.Release()
 	v, err := engine.ValueOf(o.Decoded())
 	if err != nil {
 		c.err = fmt.Errorf("convert %s:%d: %w", o.File, o.Line, err)
-		return c
+		return b
 	}
 	r.Value = v
 	if lint {
 		out := p.eval.Evaluate(p.ctx, r)
 		c.excluded = out.Excluded
 		c.errors = out.Errors
-		c.violations = p.place(o, out.Violations)
-		c.exempted = p.place(o, out.Exempted)
+		b = appendFindings(b, o.Locator(), out.Violations, false)
+		b = appendFindings(b, o.Locator(), out.Exempted, true)
 	}
 	if p.keep() {
 		if c.value, err = v.Compact(); err != nil {
 			c.err = fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
 		}
 	}
-	return c
-}
-
-func (p *pass) place(o *manifest.Object, vs []engine.Violation) []placed {
-	if len(vs) == 0 {
-		return nil
-	}
-	out := make([]placed, len(vs))
-	for i, v := range vs {
-		out[i] = placed{v: v}
-		out[i].locate(o)
-	}
-	return out
+	return b
 }
 
 // evaluateInventoryRules is the second pass: the rules that read the inventory, on the
@@ -328,7 +385,7 @@ func (p *pass) place(o *manifest.Object, vs []engine.Violation) []placed {
 func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	var todo []*checked
 	for _, c := range checks {
-		if !c.excluded && p.eng.Admits(p.later, c.obj.Kind()) {
+		if !c.excluded && p.eng.Admits(p.later, c.identity().Kind) {
 			todo = append(todo, c)
 		}
 	}
@@ -350,11 +407,12 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	var firsts, rest []*checked
 	seen := map[string]bool{}
 	for _, c := range todo {
-		if seen[c.namespace] {
+		ns := c.identity().namespace
+		if seen[ns] {
 			rest = append(rest, c)
 			continue
 		}
-		seen[c.namespace] = true
+		seen[ns] = true
 		firsts = append(firsts, c)
 	}
 	for _, list := range [][]*checked{firsts, rest} {
@@ -369,19 +427,13 @@ const projectAfter = 2048
 func (p *pass) evaluateLater(ev *engine.SharedOutcomes, c *checked) {
 	v, err := c.value.Project(ev.Object())
 	if err != nil {
-		c.errors = append(c.errors, engine.RuleError{RuleID: "*", Err: err})
+		c.later = &engine.Outcome{Errors: []engine.RuleError{{RuleID: "*", Err: err}}}
 		return
 	}
-	r := engine.ReviewOf(objectID(c.obj), p.ns, c.obj.ARM)
+	r := engine.ReviewOf(c.identity().ObjectID, p.ns, c.arm)
 	r.Value = v
 	out := ev.Evaluate(p.ctx, r)
-	c.errors = append(c.errors, out.Errors...)
-	for _, v := range out.Violations {
-		c.violations = append(c.violations, placed{v: v})
-	}
-	for _, v := range out.Exempted {
-		c.exempted = append(c.exempted, placed{v: v})
-	}
+	c.later = &out
 }
 
 // objectID is o's identity as written; a released object still has it.
@@ -389,22 +441,18 @@ func objectID(o *manifest.Object) engine.ObjectID {
 	return engine.ObjectID{APIVersion: o.APIVersion(), Kind: o.Kind(), Name: o.Name(), Namespace: o.Namespace()}
 }
 
-func finding(s *config.Settings, o *manifest.Object, namespace string, x placed) report.Finding {
+func finding(s *config.Settings, file string, object report.Object, x placed) report.Finding {
 	v, pos := x.v, x.pos
 	return report.Finding{
 		Rule:     v.RuleID,
 		Severity: string(s.Rules[v.RuleID].Severity),
 		Message:  v.Message,
-		File:     o.File,
+		File:     file,
 		Line:     pos.Line,
 		Column:   pos.Column,
-		Object:   objectOf(o, namespace),
+		Object:   object,
 		Path:     x.path,
 	}
-}
-
-func objectOf(o *manifest.Object, namespace string) report.Object {
-	return report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: namespace, Name: o.Name()}
 }
 
 func inputError(e *manifest.Error) report.InputError {

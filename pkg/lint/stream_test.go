@@ -285,17 +285,18 @@ func runAtOnce(ctx context.Context, eng *engine.Engine, opts Options) (*report.R
 	positions := locateAllAtOnce(set.Objects, outcomes)
 	for i, out := range outcomes {
 		o := set.Objects[i]
-		check := report.Check{File: o.File, Line: o.Line, Object: objectOf(o, reviews[i].Namespace)}
+		object := report.Object{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: reviews[i].Namespace, Name: o.Name()}
+		check := report.Check{File: o.File, Line: o.Line, Object: object}
 		if !out.Excluded {
 			check.Rules = es.Enabled
 		}
 		res.Checks = append(res.Checks, check)
 		pos := positions[i]
 		for j, v := range out.Violations {
-			res.Findings = append(res.Findings, finding(opts.Settings, o, reviews[i].Namespace, placed{v: v, pos: pos[j], path: engine.PathString(v.Path)}))
+			res.Findings = append(res.Findings, finding(opts.Settings, o.File, object, placed{v: v, pos: pos[j], path: engine.PathString(v.Path)}))
 		}
 		for j, v := range out.Exempted {
-			f := finding(opts.Settings, o, reviews[i].Namespace, placed{v: v, pos: pos[len(out.Violations)+j], path: engine.PathString(v.Path)})
+			f := finding(opts.Settings, o.File, object, placed{v: v, pos: pos[len(out.Violations)+j], path: engine.PathString(v.Path)})
 			f.Reason = v.Reason
 			res.Exempted = append(res.Exempted, f)
 		}

@@ -16,29 +16,48 @@ type Position struct {
 // path through an alias stops at the alias, the place in this object's text that holds
 // the value. It walks the document's nodes: those of the first parse while they are
 // held (until ReleasePositions), else those of parsing its text again.
-func (o *Object) Locate(path []any) Position {
-	if o.src == nil {
-		return Position{Line: o.Line, Column: o.Column}
+func (o *Object) Locate(path []any) Position { return o.Locator().Locate(path) }
+
+// Locator is what Locate needs of an object, for a caller that keeps it and lets the
+// object go: ward lint holds one for every object its second pass may place a
+// finding on, and nothing else of the object but what it encoded itself. A Locator
+// taken after ReleaseSource places every path at the object's own position.
+type Locator struct {
+	src          *source
+	root         []any // as Object's
+	line, column int
+}
+
+// Locator returns o's Locator, as o's source is now: take it after the Release
+// methods a caller means to call.
+func (o *Object) Locator() Locator {
+	return Locator{src: o.src, root: o.root, line: o.Line, column: o.Column}
+}
+
+// Locate is Object.Locate for the object l was taken from.
+func (l Locator) Locate(path []any) Position {
+	if l.src == nil {
+		return Position{Line: l.line, Column: l.column}
 	}
-	if o.src.fast {
-		rec := o.src.fastPositions()
+	if l.src.fast {
+		rec := l.src.fastPositions()
 		if rec == nil {
-			return Position{Line: o.Line, Column: o.Column}
+			return Position{Line: l.line, Column: l.column}
 		}
-		e := rec[locateEntry(rec, append(clone(o.root), path...))]
-		line, col := fileLine(o.src.data, o.src.firstLine, int(e.line), int(e.col))
+		e := rec[locateEntry(rec, append(clone(l.root), path...))]
+		line, col := fileLine(l.src.data, l.src.firstLine, int(e.line), int(e.col))
 		return Position{Line: line, Column: col}
 	}
-	doc := o.src.document()
+	doc := l.src.document()
 	if doc == nil {
-		return Position{Line: o.Line, Column: o.Column}
+		return Position{Line: l.line, Column: l.column}
 	}
 	root := doc
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
-	n := walk(root, append(clone(o.root), path...))
-	line, col := fileLine(o.src.data, o.src.firstLine, n.Line, n.Column)
+	n := walk(root, append(clone(l.root), path...))
+	line, col := fileLine(l.src.data, l.src.firstLine, n.Line, n.Column)
 	return Position{Line: line, Column: col}
 }
 

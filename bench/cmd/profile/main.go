@@ -18,6 +18,7 @@ import (
 	"runtime/trace"
 	"time"
 
+	"github.com/wardsec/ward/internal/gctune"
 	"github.com/wardsec/ward/pkg/config"
 	"github.com/wardsec/ward/pkg/engine"
 	"github.com/wardsec/ward/pkg/lint"
@@ -30,6 +31,9 @@ func main() {
 	memAt := flag.Duration("memprofile-at", 0, "take the heap profile this long after the pipeline starts, not at the end")
 	tr := flag.String("trace", "", "write an execution trace")
 	flag.Parse()
+	// The collector as ward lint sets it (cmd/ward/internal/gcstart), so that the
+	// profile shows its work as a run of ward does it.
+	gctune.Start(gctune.Default(), os.LookupEnv)
 	if err := run(*cpu, *mem, *memAt, *tr, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 		os.Exit(1)
