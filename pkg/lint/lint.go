@@ -204,7 +204,7 @@ func (c *checked) identity() identity {
 // object is the object as the report names it.
 func (c *checked) object() report.Object {
 	id := c.identity()
-	return report.Object{APIVersion: id.APIVersion, Kind: id.Kind, Namespace: id.namespace, Name: id.Name}
+	return report.Object{APIVersion: id.APIVersion, Kind: id.Kind, Namespace: id.resolved, Name: id.Name}
 }
 
 // merged is the outcome of both passes on one object.
@@ -255,7 +255,7 @@ func (c *checked) item() engine.CompactItem {
 		// Objects with generateName only still count (a Job created by a script).
 		name = fmt.Sprintf("%s:%d", c.file, c.line)
 	}
-	return engine.CompactItem{Namespace: id.namespace, APIVersion: id.APIVersion, Kind: id.Kind, Name: name, Value: c.value}
+	return engine.CompactItem{Namespace: id.resolved, APIVersion: id.APIVersion, Kind: id.Kind, Name: name, Value: c.value}
 }
 
 // pass is the first pass: reading, converting, and evaluating the rules that do not
@@ -355,7 +355,7 @@ func (p *pass) check(c *checked, b []byte, o *manifest.Object, lint bool) []byte
 	id := objectID(o)
 	r := engine.ReviewOf(id, p.ns, o.ARM)
 	c.file, c.line, c.arm = o.File, o.Line, o.ARM
-	b = appendRecord(b, identity{ObjectID: id, namespace: r.Namespace})
+	b = appendRecord(b, identity{ObjectID: id, resolved: r.Namespace})
 	defer o.Release()
 	v, err := engine.ValueOf(o.Decoded())
 	if err != nil {
@@ -407,7 +407,7 @@ func (p *pass) evaluateInventoryRules(ev *engine.Evaluator, checks []*checked) {
 	var firsts, rest []*checked
 	seen := map[string]bool{}
 	for _, c := range todo {
-		ns := c.identity().namespace
+		ns := c.identity().resolved
 		if seen[ns] {
 			rest = append(rest, c)
 			continue

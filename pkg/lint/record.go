@@ -20,13 +20,14 @@ import (
 // identity is what a record says of its object, besides its findings.
 type identity struct {
 	engine.ObjectID
-	// namespace is the object's namespace as resolved (engine.ReviewOf).
-	namespace string
+	// resolved is the object's namespace as resolved (engine.ReviewOf): the one it
+	// names, else the run's.
+	resolved string
 }
 
 // appendRecord appends the record of an object of identity id, with no findings.
 func appendRecord(b []byte, id identity) []byte {
-	for _, s := range []string{id.APIVersion, id.Kind, id.Name, id.Namespace, id.namespace} {
+	for _, s := range []string{id.APIVersion, id.Kind, id.Name, id.Namespace, id.resolved} {
 		b = appendText(b, s)
 	}
 	return b
@@ -66,7 +67,7 @@ type recordReader struct {
 
 func (r *recordReader) identity() identity {
 	var id identity
-	for _, s := range []*string{&id.APIVersion, &id.Kind, &id.Name, &id.Namespace, &id.namespace} {
+	for _, s := range []*string{&id.APIVersion, &id.Kind, &id.Name, &id.Namespace, &id.resolved} {
 		*s = r.text()
 	}
 	return id

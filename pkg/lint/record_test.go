@@ -30,7 +30,7 @@ spec:
 	}
 	o := set.Objects[0]
 	long := strings.Repeat("é", 300)
-	id := identity{ObjectID: engine.ObjectID{APIVersion: "v1", Kind: "Pod", Name: long}, namespace: "default"}
+	id := identity{ObjectID: engine.ObjectID{APIVersion: "v1", Kind: "Pod", Name: long}, resolved: "default"}
 	violations := []engine.Violation{
 		{RuleID: "drop-net-raw", Message: "container a", Path: []any{"spec", "containers", 0, "name"}},
 		{RuleID: "drop-net-raw", Message: long, Path: []any{"spec", "containers", 1}, Key: "k"},
