@@ -153,7 +153,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 
 	for i, c := range checks {
 		m, object := outcomes[i], c.object()
-		check := report.Check{File: c.file, Line: c.line, Object: object}
+		check := report.Check{File: c.file, Line: c.at.Line(), Object: object}
 		if !c.excluded {
 			check.Rules = es.Enabled
 		}
@@ -167,7 +167,7 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 			res.Exempted = append(res.Exempted, f)
 		}
 		for _, e := range m.errors {
-			res.Errors = append(res.Errors, report.InputError{File: c.file, Line: c.line, Message: e.Error()})
+			res.Errors = append(res.Errors, report.InputError{File: c.file, Line: c.at.Line(), Message: e.Error()})
 		}
 	}
 	res.Sort()
@@ -181,9 +181,8 @@ type checked struct {
 	// record holds the object's identity and the findings of the first pass.
 	record string
 	file   string // as manifest.Object's
-	line   int
-	// at places findings on the object; its source text is held (or can be read
-	// again) only if the second pass may have findings on it.
+	// at places findings on the object, and has its line; its source text is held
+	// (or can be read again) only if the second pass may have findings on it.
 	at    manifest.Locator
 	value engine.Compact // when a rule reads the inventory
 	arm   bool
@@ -253,7 +252,7 @@ func (c *checked) item() engine.CompactItem {
 	name := id.Name
 	if name == "" {
 		// Objects with generateName only still count (a Job created by a script).
-		name = fmt.Sprintf("%s:%d", c.file, c.line)
+		name = fmt.Sprintf("%s:%d", c.file, c.at.Line())
 	}
 	return engine.CompactItem{Namespace: id.resolved, APIVersion: id.APIVersion, Kind: id.Kind, Name: name, Value: c.value}
 }
@@ -354,7 +353,7 @@ func (p *pass) read(paths []string, opts Options, lint bool) (*manifest.Set, []*
 func (p *pass) check(c *checked, b []byte, o *manifest.Object, lint bool) []byte {
 	id := objectID(o)
 	r := engine.ReviewOf(id, p.ns, o.ARM)
-	c.file, c.line, c.arm = o.File, o.Line, o.ARM
+	c.file, c.arm = o.File, o.ARM
 	b = appendRecord(b, identity{ObjectID: id, resolved: r.Namespace})
 	defer o.Release()
 	v, err := engine.ValueOf(o.Decoded())

@@ -36,19 +36,19 @@ func appendRecord(b []byte, id identity) []byte {
 // appendFindings appends findings to a record: vs, placed on the object at loc, and
 // exempted by annotation if exempted is true.
 func appendFindings(b []byte, loc manifest.Locator, vs []engine.Violation, exempted bool) []byte {
+	flag := byte(0)
+	if exempted {
+		flag = 1
+	}
 	for _, v := range vs {
-		pos := loc.Locate(v.Path)
-		flag := byte(0)
-		if exempted {
-			flag = 1
-		}
+		x := placed{v: v}
+		x.locate(loc)
 		b = append(b, flag)
-		b = binary.AppendUvarint(b, uint64(max(pos.Line, 0)))
-		b = binary.AppendUvarint(b, uint64(max(pos.Column, 0)))
-		for _, s := range []string{v.RuleID, v.Message, v.Key, v.Reason} {
+		b = binary.AppendUvarint(b, uint64(max(x.pos.Line, 0)))
+		b = binary.AppendUvarint(b, uint64(max(x.pos.Column, 0)))
+		for _, s := range []string{x.v.RuleID, x.v.Message, x.v.Key, x.v.Reason, x.path} {
 			b = appendText(b, s)
 		}
-		b = appendText(b, engine.PathString(v.Path))
 	}
 	return b
 }

@@ -34,6 +34,9 @@ func (o *Object) Locator() Locator {
 	return Locator{src: o.src, root: o.root, line: o.Line, column: o.Column}
 }
 
+// Line is the line of the object's first field, as Object.Line.
+func (l Locator) Line() int { return l.line }
+
 // Locate is Object.Locate for the object l was taken from.
 func (l Locator) Locate(path []any) Position {
 	if l.src == nil {
