@@ -43,7 +43,7 @@ docker-build: ## Build the container image (needs a Docker engine).
 
 ##@ Test
 .PHONY: test
-test: ## Everything: unit, Rego, fixtures, golden, CLI, integrations, lint and the e2e suite against a real kube-apiserver + etcd, with -race.
+test: ## Everything: unit, Rego, fixtures, golden, CLI, integrations, the Go benchmarks once, lint and the e2e suite against a real kube-apiserver + etcd, with -race.
 	hack/test.sh
 
 .PHONY: test-unit
@@ -72,7 +72,7 @@ bench-webhook: ## ward serve under load over TLS: 200, 1,000 and 2,000 Admission
 	KUBEBUILDER_ASSETS="$$(hack/e2e-assets.sh)" $(GO) run ./bench/cmd/loadgen
 
 .PHONY: bench-go
-bench-go: ## Go micro-benchmarks (loader, engine per object, handler) for benchstat.
+bench-go: ## Go micro-benchmarks (loader, engine per object, lint pipeline, handler) for benchstat.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./webhook/...
 
 ##@ Quality

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log=$(mktemp)
-trap 'rm -f "$log"; [ -n "${assets_pid:-}" ] && kill "$assets_pid" 2>/dev/null || true' EXIT
+trap 'rm -f "$log" "$log.bench"; [ -n "${assets_pid:-}" ] && kill "$assets_pid" 2>/dev/null || true' EXIT
 
 if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
   hack/e2e-assets.sh >"$log.out" 2>"$log" &
@@ -16,6 +16,15 @@ fi
 echo "== unit, Rego, fixture, golden, CLI and integration tests (-race)"
 status=0
 go test -race -count=1 $(go list ./... | grep -v /test/e2e) || status=$?
+
+# The Go benchmarks once each, so that one that no longer runs fails here and not in the
+# next make bench-go; they check what they measure. Their figures come from make bench-go.
+echo "== Go benchmarks, one iteration each"
+if ! go test -count=1 -run '^$' -bench . -benchtime 1x ./pkg/... ./webhook/... >"$log.bench" 2>&1; then
+  cat "$log.bench"
+  status=1
+fi
+rm -f "$log.bench"
 
 # Lint while the e2e assets may still be building: golangci-lint and opa check --strict,
 # installed at pinned versions into ./bin by the Makefile when missing.

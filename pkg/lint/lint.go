@@ -60,6 +60,13 @@ type Options struct {
 // Outcomes are then merged per object in rule order, deduplicated across objects in
 // input order, and placed, as one pass over everything would.
 func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result, error) {
+	return run(ctx, eng, opts, nil)
+}
+
+// run is Run. firstPassOver, if not nil, is called once the first pass is over and
+// before the second begins, when what the run holds is what it keeps of the objects
+// between its passes: BenchmarkRun measures that.
+func run(ctx context.Context, eng *engine.Engine, opts Options, firstPassOver func()) (*report.Result, error) {
 	ns := opts.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -87,6 +94,9 @@ func Run(ctx context.Context, eng *engine.Engine, opts Options) (*report.Result,
 	p := &pass{ctx: ctx, ns: ns, eng: eng, eval: first, later: global.Enabled}
 
 	set, checks := p.read(opts.Paths, opts, true)
+	if firstPassOver != nil {
+		firstPassOver()
+	}
 	res := &report.Result{Summary: report.Summary{Files: set.Files, Objects: len(checks)}}
 	for _, e := range set.Errors {
 		res.Errors = append(res.Errors, inputError(e))
