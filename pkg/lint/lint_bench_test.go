@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/wardsec/ward/bench/gen"
-	"github.com/wardsec/ward/pkg/config"
-	"github.com/wardsec/ward/pkg/engine"
 )
 
 // BenchmarkRun lints 1,000 files of the benchmark corpus (seed 1) with every rule, as
@@ -22,19 +20,8 @@ func BenchmarkRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(b.Context(), engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng, settings := newEngine(b)
 	if err := eng.Plan(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := config.Load("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	settings, err := cfg.Resolve(eng.Rules(), config.Flags{})
-	if err != nil {
 		b.Fatal(err)
 	}
 	opts := Options{Paths: []string{dir}, Settings: settings}
