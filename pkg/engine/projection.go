@@ -444,27 +444,15 @@ func (a *inputFlow) block(in flow, b *ir.Block) (flow, error) {
 				return nil, err
 			}
 			cur.join(out)
-		case *ir.ResetLocalStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeNullStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeNumberIntStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeNumberRefStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeArrayStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeObjectStmt:
-			cur.set(s.Target, anything)
-		case *ir.MakeSetStmt:
-			cur.set(s.Target, anything)
-		case *ir.AssignIntStmt:
-			cur.set(s.Target, anything)
 		case *ir.BreakStmt, *ir.NopStmt:
 		default:
-			// with (which replaces input), dynamic calls, object merges, and what this
-			// does not know.
-			return nil, fmt.Errorf("%w: %T", errUnsupported, s)
+			t, made := madeLocal(s)
+			if !made {
+				// with (which replaces input), dynamic calls, object merges, and what
+				// this does not know.
+				return nil, fmt.Errorf("%w: %T", errUnsupported, s)
+			}
+			cur.set(t, anything)
 		}
 		all.join(cur)
 	}

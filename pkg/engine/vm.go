@@ -214,23 +214,9 @@ func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 		use(s.Target)
 	case *ir.LenStmt:
 		use(s.Target)
-	case *ir.AssignIntStmt:
-		use(s.Target)
 	case *ir.AssignVarStmt:
 		use(s.Target)
 	case *ir.AssignVarOnceStmt:
-		use(s.Target)
-	case *ir.ResetLocalStmt:
-		use(s.Target)
-	case *ir.MakeNullStmt:
-		use(s.Target)
-	case *ir.MakeNumberIntStmt:
-		use(s.Target)
-	case *ir.MakeArrayStmt:
-		use(s.Target)
-	case *ir.MakeObjectStmt:
-		use(s.Target)
-	case *ir.MakeSetStmt:
 		use(s.Target)
 	case *ir.ArrayAppendStmt:
 		use(s.Array)
@@ -242,9 +228,37 @@ func (l *linker) check(s ir.Stmt, nlocals *int) (ir.Stmt, error) {
 		use(s.Set)
 	case *ir.EqualStmt, *ir.NotEqualStmt, *ir.IsArrayStmt, *ir.IsObjectStmt, *ir.IsSetStmt, *ir.BreakStmt, *ir.NopStmt:
 	default:
-		return nil, fmt.Errorf("%w: %T", errUnsupported, s)
+		t, made := madeLocal(s)
+		if !made {
+			return nil, fmt.Errorf("%w: %T", errUnsupported, s)
+		}
+		use(t)
 	}
 	return s, nil
+}
+
+// madeLocal returns the local a statement sets to a value it makes from constants
+// alone, reading no local: a reset, a new null, number, array, object or set.
+func madeLocal(s ir.Stmt) (ir.Local, bool) {
+	switch s := s.(type) {
+	case *ir.ResetLocalStmt:
+		return s.Target, true
+	case *ir.MakeNullStmt:
+		return s.Target, true
+	case *ir.MakeNumberIntStmt:
+		return s.Target, true
+	case *ir.MakeNumberRefStmt:
+		return s.Target, true
+	case *ir.MakeArrayStmt:
+		return s.Target, true
+	case *ir.MakeObjectStmt:
+		return s.Target, true
+	case *ir.MakeSetStmt:
+		return s.Target, true
+	case *ir.AssignIntStmt:
+		return s.Target, true
+	}
+	return 0, false
 }
 
 // operands returns the operands of the statements that have any, to be read and

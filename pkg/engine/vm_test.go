@@ -31,6 +31,21 @@ func withoutPlans(e *Engine) *Engine {
 	return &c
 }
 
+// plannedAndTopdown prepares e's rules, with no inventory and the default settings,
+// as e runs them and as topdown alone does (withoutPlans).
+func plannedAndTopdown(tb testing.TB, e *Engine) (planned, td *Evaluator) {
+	tb.Helper()
+	planned, err := e.Prepare(context.Background(), nil, Settings{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	td, err = withoutPlans(e).Prepare(context.Background(), nil, Settings{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return planned, td
+}
+
 // bothWays evaluates every planned rule of ev on r with the interpreter, and with
 // topdown through td (the same rules and settings, withoutPlans), and fails where they
 // disagree.
@@ -292,14 +307,7 @@ func TestPlannedMatchesTopdown(t *testing.T) {
 	if err := e.Plan(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := e.Prepare(context.Background(), nil, Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	td, err := withoutPlans(e).Prepare(context.Background(), nil, Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev, td := plannedAndTopdown(t, e)
 	planned, docs := 0, 0
 	seen := map[string]int{}
 	check := func(name string, doc []byte) {
@@ -327,15 +335,7 @@ func TestPlannedMatchesTopdown(t *testing.T) {
 // seeded with those of the test corpora.
 func FuzzPlannedMatchesTopdown(f *testing.F) {
 	eachCorpusDocument(f, func(_ string, doc []byte) { f.Add(doc) })
-	e := plannedEngine(f)
-	ev, err := e.Prepare(context.Background(), nil, Settings{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	td, err := withoutPlans(e).Prepare(context.Background(), nil, Settings{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	ev, td := plannedAndTopdown(f, plannedEngine(f))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		for _, r := range reviewsOf(doc) {
 			bothWays(t, ev, td, r, "fuzzed", nil)
@@ -351,16 +351,8 @@ func TestPlannedConcurrently(t *testing.T) {
 	var reviews []Review
 	eachCorpusDocument(t, func(_ string, doc []byte) { reviews = append(reviews, reviewsOf(doc)...) })
 	reviews = append(reviews, reviews...)
-	e := plannedEngine(t)
-	ev, err := e.Prepare(ctx, nil, Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev, td := plannedAndTopdown(t, plannedEngine(t))
 	got := ev.EvaluateAll(ctx, reviews)
-	td, err := withoutPlans(e).Prepare(ctx, nil, Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := td.EvaluateAll(ctx, reviews)
 	if len(reviews) < 500 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d reviews: the outcomes of planned and topdown evaluation differ", len(reviews))
